@@ -1,0 +1,110 @@
+"""The RNN-RBM training step in plain NumPy, written independently of rnnrbm.py.
+
+It serves two roles: the tests' reference for the symbolic graph (free energy,
+monitor, RNN recurrence, and the CD gradient derived here by hand, with
+backpropagation through time written out), and the baseline that bench.py
+times beside the compiled step. Parameters are a dict with the tutorial's
+names: W, bv, bh, Wuh, Wuv, Wvu, Wuu, bu.
+"""
+
+import numpy as np
+
+PARAM_NAMES = ("W", "bv", "bh", "Wuh", "Wuv", "Wvu", "Wuu", "bu")
+
+
+def sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # overflow-free logistic
+
+
+def softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def free_energy(v, W, bv, bh):
+    """-sum(v * bv) - sum(softplus(v W + bh)), summed over all rows."""
+    return -np.sum(v * bv) - np.sum(softplus(v @ W + bh))
+
+
+def reconstruction_log_likelihood(v, activation):
+    """sum of v log p + (1 - v) log(1 - p) with p = sigmoid(activation), per row."""
+    return np.sum(v * activation - softplus(activation)) / len(v)
+
+
+def rnn_biases(v, p):
+    """Run the RNN over the frames of v; return (u, bv_t, bh_t).
+
+    u[t] is the RNN state after frame t; frame t's RBM biases come from u[t-1]
+    (from u_0 = 0 for the first frame).
+    """
+    u = np.zeros((len(v), len(p["bu"])), dtype=v.dtype)
+    u_tm1 = np.zeros(len(p["bu"]), dtype=v.dtype)
+    for t in range(len(v)):
+        u[t] = u_tm1 = np.tanh(p["bu"] + v[t] @ p["Wvu"] + u_tm1 @ p["Wuu"])
+    u_prev = np.vstack([np.zeros_like(u[:1]), u[:-1]])
+    return u, p["bv"] + u_prev @ p["Wuv"], p["bh"] + u_prev @ p["Wuh"]
+
+
+def cd_cost_and_gradients(v, v_sample, p):
+    """CD cost (F(v) - F(v_sample)) / frames and its gradient, v_sample held constant.
+
+    Returns (cost, grads) with grads a dict keyed like the parameters.
+    """
+    T = len(v)
+    u, bv_t, bh_t = rnn_biases(v, p)
+    cost = (free_energy(v, p["W"], bv_t, bh_t) - free_energy(v_sample, p["W"], bv_t, bh_t)) / T
+    h_pos = sigmoid(v @ p["W"] + bh_t)
+    h_neg = sigmoid(v_sample @ p["W"] + bh_t)
+    d_bv_t = (v_sample - v) / T
+    d_bh_t = (h_neg - h_pos) / T
+    u_prev = np.vstack([np.zeros_like(u[:1]), u[:-1]])
+    g = {
+        "W": (v_sample.T @ h_neg - v.T @ h_pos) / T,
+        "bv": d_bv_t.sum(0),
+        "bh": d_bh_t.sum(0),
+        "Wuv": u_prev.T @ d_bv_t,
+        "Wuh": u_prev.T @ d_bh_t,
+    }
+    # Backpropagation through time: u[t] sets the biases of frame t + 1.
+    d_u_direct = d_bv_t[1:] @ p["Wuv"].T + d_bh_t[1:] @ p["Wuh"].T
+    d_bu = np.zeros_like(p["bu"])
+    d_Wvu = np.zeros_like(p["Wvu"])
+    d_Wuu = np.zeros_like(p["Wuu"])
+    d_a_next = np.zeros_like(p["bu"])
+    for t in range(T - 1, -1, -1):
+        d_u = d_a_next @ p["Wuu"].T
+        if t < T - 1:
+            d_u = d_u + d_u_direct[t]
+        d_a = d_u * (1.0 - u[t] ** 2)
+        d_bu += d_a
+        d_Wvu += np.outer(v[t], d_a)
+        d_Wuu += np.outer(u_prev[t], d_a)
+        d_a_next = d_a
+    g.update(bu=d_bu, Wvu=d_Wvu, Wuu=d_Wuu)
+    return cost, g
+
+
+def bernoulli(rng, prob):
+    return (rng.random(prob.shape) < prob).astype(prob.dtype)
+
+
+def gibbs_chain(rng, v, W, bv, bh, k):
+    """k steps of block Gibbs sampling from v; return (v_sample, activation_v).
+
+    activation_v is the visible pre-sigmoid after one more step from v_sample,
+    the quantity the tutorial's monitor is computed from.
+    """
+    for _ in range(k):
+        h = bernoulli(rng, sigmoid(v @ W + bh))
+        v = bernoulli(rng, sigmoid(h @ W.T + bv))
+    h = bernoulli(rng, sigmoid(v @ W + bh))
+    return v, h @ W.T + bv
+
+
+def train_step(p, v, rng, k=15, lr=0.001):
+    """One SGD step of CD-k on the chunk v (in place on p); returns the monitor."""
+    _, bv_t, bh_t = rnn_biases(v, p)
+    v_sample, activation = gibbs_chain(rng, v, p["W"], bv_t, bh_t, k)
+    _, grads = cd_cost_and_gradients(v, v_sample, p)
+    for name in PARAM_NAMES:
+        p[name] -= lr * grads[name]
+    return reconstruction_log_likelihood(v, activation)
