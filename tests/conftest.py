@@ -1,0 +1,29 @@
+"""Shared pytest fixtures."""
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def nottingham_dir(tmp_path_factory):
+    """Return the folder holding the Nottingham ``train``, ``valid`` and ``test`` MIDI folders.
+
+    Uses ``data/Nottingham`` of the checkout (what download.sh makes) if there,
+    else extracts ``../shared/data/Nottingham.zip`` beside the checkout into a
+    temporary folder once per session; skips the test if neither exists.
+    """
+    downloaded = CHECKOUT / "data" / "Nottingham"
+    if all((downloaded / split).is_dir() for split in ("train", "valid", "test")):
+        return downloaded
+    archive = CHECKOUT.parent / "shared" / "data" / "Nottingham.zip"
+    if not archive.is_file():
+        pytest.skip(f"Nottingham data not found: no {downloaded} (run ./download.sh) "
+                    f"and no {archive}")
+    target = tmp_path_factory.mktemp("nottingham")
+    with zipfile.ZipFile(archive) as zipped:
+        zipped.extractall(target)
+    return target / "Nottingham"
