@@ -264,18 +264,24 @@ class RnnRbm:
         """Read MIDI files as compact (uint8) piano rolls with this model's r and dt."""
         return [midiread(f, self.r, self.dt).piano_roll for f in files]
 
-    def train(self, files, batch_size=100, num_epochs=200):
+    def train(self, files, batch_size=100, num_epochs=200, log_path=None):
         """Train by SGD on MIDI files, as the tutorial did.
 
         Every epoch shuffles the songs, cuts each into consecutive chunks of at
         most `batch_size` frames, takes one SGD step per chunk and prints
-        `Epoch i/N` with the mean of the chunks' monitors. Ctrl+C stops
-        training cleanly. Returns the list of (epoch, mean monitor, seconds).
+        `Epoch i/N` with the mean of the chunks' monitors (and the epoch's
+        seconds). `log_path`, if given, receives the same as a tab-separated
+        table with the header `epoch monitor seconds`, one row per epoch.
+        Ctrl+C stops training cleanly. Returns the list of (epoch, mean
+        monitor, seconds).
         """
         if not files:
             raise ValueError("no training files given (run ./download.sh to fetch the data)")
         dataset = self.load_rolls(files)
         history = []
+        log = open(log_path, "w") if log_path else None
+        if log:
+            print("epoch\tmonitor\tseconds", file=log, flush=True)
         try:
             for epoch in range(1, num_epochs + 1):
                 start = time.perf_counter()
@@ -285,8 +291,13 @@ class RnnRbm:
                 history.append((epoch, float(np.mean(monitors)), time.perf_counter() - start))
                 print(f"Epoch {epoch}/{num_epochs} {history[-1][1]:.10g} "
                       f"({history[-1][2]:.1f} s)", flush=True)
+                if log:
+                    print("%d\t%.10g\t%.2f" % history[-1], file=log, flush=True)
         except KeyboardInterrupt:
             print("Interrupted by user.", flush=True)
+        finally:
+            if log:
+                log.close()
         return history
 
     def generate(self, filename, show=True):
@@ -334,7 +345,8 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=200,
                         help="number of epochs (default: %(default)s)")
     parser.add_argument("--out", default=".",
-                        help="folder for sample1.mid, sample2.mid and their PNGs")
+                        help="folder for log.tsv, sample1.mid, sample2.mid and their PNGs "
+                             "(default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0xBEEF,
                         help="random seed (default: %(default)s)")
     parser.add_argument("--backend", choices=sorted(BACKENDS), default="c",
@@ -348,7 +360,7 @@ def main(argv=None):
                        "run ./download.sh to fetch the Nottingham data.\n")
     os.makedirs(args.out, exist_ok=True)
     model = RnnRbm(seed=args.seed, backend=args.backend)
-    model.train(files, num_epochs=args.epochs)
+    model.train(files, num_epochs=args.epochs, log_path=os.path.join(args.out, "log.tsv"))
     for name in ("sample1.mid", "sample2.mid"):
         path = os.path.join(args.out, name)
         model.generate(path, show=False)
