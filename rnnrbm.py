@@ -26,7 +26,7 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.compile.mode import Mode
 
-from midi.utils import midiread, midiwrite
+from midi.utils import MidiReadError, midiread, midiwrite
 
 
 def link_openblas():
@@ -360,7 +360,10 @@ def main(argv=None):
                        "run ./download.sh to fetch the Nottingham data.\n")
     os.makedirs(args.out, exist_ok=True)
     model = RnnRbm(seed=args.seed, backend=args.backend)
-    model.train(files, num_epochs=args.epochs, log_path=os.path.join(args.out, "log.tsv"))
+    try:
+        model.train(files, num_epochs=args.epochs, log_path=os.path.join(args.out, "log.tsv"))
+    except MidiReadError as err:
+        parser.exit(1, f"rnnrbm.py: {err}\n")
     for name in ("sample1.mid", "sample2.mid"):
         path = os.path.join(args.out, name)
         model.generate(path, show=False)

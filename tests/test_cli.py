@@ -45,3 +45,11 @@ def test_negative_epochs_is_a_usage_error(tmp_path):
     result = run("--epochs", "-1", cwd=tmp_path)
     assert result.returncode == 2
     assert "--epochs" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_bad_training_file_is_named_without_traceback(tmp_path):
+    bad = tmp_path / "broken.mid"
+    bad.write_text("not a MIDI file")
+    result = run("--data", str(tmp_path / "*.mid"), "--epochs", "1", "--out", str(tmp_path))
+    assert result.returncode == 1
+    assert "broken.mid" in result.stderr and "Traceback" not in result.stderr

@@ -176,6 +176,15 @@ def test_training_on_a_toy_sequence_raises_the_monitor(small_model):
     assert np.mean(monitors[-10:]) > np.mean(monitors[:10]) + 2.0, monitors[::15]
 
 
+def test_training_is_repeatable_by_seed():
+    song = toy_song()
+    a, b, c = (rnnrbm.RnnRbm(n_hidden=20, n_hidden_recurrent=10, r=(60, 72), seed=s)
+               for s in (21, 21, 22))
+    runs = [[m.train_function(song) for _ in range(3)] for m in (a, b, c)]
+    assert runs[0] == runs[1]
+    assert runs[0] != runs[2]
+
+
 def test_generation_is_binary_with_the_tutorial_shape_and_repeatable_by_seed():
     a, b, c = (rnnrbm.RnnRbm(n_hidden=20, n_hidden_recurrent=10, seed=s) for s in (11, 11, 12))
     roll_a, roll_b, roll_c = a.generate_function(), b.generate_function(), c.generate_function()
