@@ -337,9 +337,20 @@ def plot_piano_roll(piano_roll, r, dt, png_path, show=False, title="generated pi
 
 
 def main(argv=None):
+    """`rnnrbm.py [options]` runs the tutorial; `rnnrbm.py compare LOG` compares logs."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["compare"]:
+        import compare
+
+        return compare.main(argv[1:])
+    return run_tutorial(argv)
+
+
+def run_tutorial(argv):
     parser = argparse.ArgumentParser(
         description="Train an RNN-RBM on MIDI files, then generate two pieces "
-                    "(the tutorial's run).")
+                    "(the tutorial's run). `%(prog)s compare LOG` compares a training "
+                    "log with the tutorial's.")
     parser.add_argument("--data", default="data/Nottingham/train/*.mid",
                         help="glob of training MIDI files (default: %(default)s)")
     parser.add_argument("--epochs", type=int, default=200,

@@ -1,0 +1,84 @@
+"""Compare a training log with the tutorial's published one: `python rnnrbm.py compare LOG`.
+
+A log is a tab-separated table with a header line naming at least the columns
+`epoch` and `monitor` (lines starting with `#` are comments): what
+`RnnRbm.train` writes as log.tsv, and the format of reference/tutorial_log.tsv,
+the epochs the tutorial printed (1-10 and 190-200).
+"""
+
+import argparse
+import math
+import os
+
+PUBLISHED = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         "reference", "tutorial_log.tsv")
+
+
+def read_log(path):
+    """Return {epoch: monitor} from a log file; ValueError naming the file if malformed."""
+    try:
+        with open(path) as f:
+            lines = [line.rstrip("\n") for line in f if line.strip() and not line.startswith("#")]
+    except OSError as err:
+        raise ValueError(f"cannot read log {path}: {err.strerror}") from err
+    header = lines[0].split("\t") if lines else []
+    if "epoch" not in header or "monitor" not in header:
+        raise ValueError(f"{path}: the first line must be a header naming 'epoch' and 'monitor'")
+    epoch_column, monitor_column = header.index("epoch"), header.index("monitor")
+    log = {}
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split("\t")
+        try:
+            log[int(fields[epoch_column])] = float(fields[monitor_column])
+        except (IndexError, ValueError):
+            raise ValueError(f"{path}: cannot read row {number}: {line!r}") from None
+    return log
+
+
+def comparison_rows(ours, published):
+    """(epoch, ours, published, ours - published) for the epochs both logs have."""
+    return [(e, ours[e], published[e], ours[e] - published[e])
+            for e in sorted(ours.keys() & published.keys())]
+
+
+def plot(ours, published, png_path):
+    """Our monitor per epoch as a line, the published epochs as points."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    epochs = sorted(ours)
+    ax.plot(epochs, [ours[e] for e in epochs], label="this port")
+    finite = sorted(e for e in published if math.isfinite(published[e]))
+    ax.plot(finite, [published[e] for e in finite], "o", markersize=4, label="tutorial (published)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("monitor (reconstruction log-likelihood per frame)")
+    ax.set_title("RNN-RBM on Nottingham: training monitor")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.savefig(png_path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="rnnrbm.py compare",
+        description="Print a training log beside the tutorial's published log, epoch by "
+                    "epoch, and draw both curves.")
+    parser.add_argument("log", help="our log.tsv")
+    parser.add_argument("--published", default=PUBLISHED,
+                        help="the log to compare with (default: the tutorial's)")
+    parser.add_argument("--plot", help="picture to write (default: compare.png beside LOG)")
+    args = parser.parse_args(argv)
+    try:
+        ours, published = read_log(args.log), read_log(args.published)
+    except ValueError as err:
+        parser.exit(1, f"rnnrbm.py compare: {err}\n")
+    print("epoch\tours\tpublished\tdifference")
+    for row in comparison_rows(ours, published):
+        print("%d\t%.4f\t%.4f\t%+.4f" % row)
+    png_path = args.plot or os.path.join(os.path.dirname(os.path.abspath(args.log)), "compare.png")
+    plot(ours, published, png_path)
+    print(f"wrote {png_path}")
