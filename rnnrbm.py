@@ -16,17 +16,20 @@ generated pieces, as the tutorial did.
 
 import argparse
 import glob
+import json
 import os
 import subprocess
 import sys
 import time
+import zipfile
 
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
 from pytensor.compile.mode import Mode
 
-from midi.utils import MidiReadError, midiread, midiwrite
+from datasets import load_pickle_rolls
+from midi.utils import midiread, midiwrite
 
 
 def link_openblas():
@@ -51,6 +54,9 @@ def link_openblas():
 
 
 link_openblas()
+
+PITCH_RANGE = (21, 109)  # MIDI notes 21..108: the 88 keys of the piano
+FRAME_SECONDS = 0.3  # the tutorial's dt
 
 BACKENDS = {
     # PyTensor 3 compiles FAST_RUN with Numba by default; the tutorial's
@@ -216,6 +222,11 @@ def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
                 u=u, bv_t=bv_t, bh_t=bh_t)
 
 
+def read_midi_rolls(files, r, dt):
+    """Read MIDI files as compact (uint8) piano rolls; MidiReadError names a bad file."""
+    return [midiread(f, r, dt).piano_roll for f in files]
+
+
 class RnnRbm:
     """An RNN-RBM with compiled functions to train on MIDI files and to generate.
 
@@ -226,7 +237,7 @@ class RnnRbm:
     """
 
     def __init__(self, n_hidden=150, n_hidden_recurrent=100, lr=0.001,
-                 r=(21, 109), dt=0.3, seed=0xBEEF, backend="c", dtype="float64"):
+                 r=PITCH_RANGE, dt=FRAME_SECONDS, seed=0xBEEF, backend="c", dtype="float64"):
         """Build and compile the model.
 
         n_hidden : hidden units of each conditional RBM.
@@ -242,13 +253,16 @@ class RnnRbm:
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {sorted(BACKENDS)}, not {backend!r}")
-        self.r = r
+        self.config = dict(n_hidden=n_hidden, n_hidden_recurrent=n_hidden_recurrent, lr=lr,
+                           r=list(r), dt=dt, seed=seed, backend=backend, dtype=dtype)
+        self.r = tuple(r)
         self.dt = dt
         self.dtype = dtype
         self.shuffle_rng = np.random.default_rng(seed)
+        self.history = []  # (epoch, mean monitor, seconds) of every epoch trained
         model = build_rnnrbm(r[1] - r[0], n_hidden, n_hidden_recurrent, seed, dtype)
         self.params = model["params"]
-        rng = model["rng"]
+        self.rng = model["rng"]
         gradient = pytensor.grad(model["cost"], self.params,
                                  consider_constant=[model["v_sample"]])
         lr = np.asarray(lr, dtype=dtype)
@@ -256,49 +270,100 @@ class RnnRbm:
         mode = BACKENDS[backend]
         self.train_function = pytensor.function(
             [model["v"]], model["monitor"],
-            updates=updates + [(rng, model["rng_train"])], mode=mode)
+            updates=updates + [(self.rng, model["rng_train"])], mode=mode)
         self.generate_function = pytensor.function(
-            [], model["v_t"], updates=[(rng, model["rng_generate"])], mode=mode)
+            [], model["v_t"], updates=[(self.rng, model["rng_generate"])], mode=mode)
 
-    def load_rolls(self, files):
-        """Read MIDI files as compact (uint8) piano rolls with this model's r and dt."""
-        return [midiread(f, self.r, self.dt).piano_roll for f in files]
-
-    def train(self, files, batch_size=100, num_epochs=200, log_path=None):
-        """Train by SGD on MIDI files, as the tutorial did.
-
-        Every epoch shuffles the songs, cuts each into consecutive chunks of at
-        most `batch_size` frames, takes one SGD step per chunk and prints
-        `Epoch i/N` with the mean of the chunks' monitors (and the epoch's
-        seconds). `log_path`, if given, receives the same as a tab-separated
-        table with the header `epoch monitor seconds`, one row per epoch.
-        Ctrl+C stops training cleanly. Returns the list of (epoch, mean
-        monitor, seconds).
-        """
+    def train(self, files, batch_size=100, num_epochs=200, **options):
+        """Train by SGD on MIDI files, as the tutorial did; see `train_rolls`."""
         if not files:
             raise ValueError("no training files given (run ./download.sh to fetch the data)")
-        dataset = self.load_rolls(files)
-        history = []
+        return self.train_rolls(read_midi_rolls(files, self.r, self.dt), batch_size, num_epochs, **options)
+
+    def train_rolls(self, dataset, batch_size=100, num_epochs=200, log_path=None,
+                    checkpoint_path=None, checkpoint_every=10):
+        """Train by SGD on piano rolls (one (frames x n_visible) array per song).
+
+        Every epoch visits the songs in a fresh random order, cuts each into
+        consecutive chunks of at most `batch_size` frames, takes one SGD step
+        per chunk and prints `Epoch i/N` with the mean of the chunks' monitors
+        (and the epoch's seconds). Training continues from the epochs already
+        done (`self.history`, restored by `load`) up to `num_epochs`.
+        `log_path` receives the history as a tab-separated table with the
+        header `epoch monitor seconds`, one row per epoch; `checkpoint_path`
+        a checkpoint (see `save`) every `checkpoint_every` epochs and at the
+        end. Ctrl+C stops training cleanly. Returns the history.
+        """
         log = open(log_path, "w") if log_path else None
         if log:
-            print("epoch\tmonitor\tseconds", file=log, flush=True)
+            print("epoch\tmonitor\tseconds", file=log)
+            for row in self.history:
+                print("%d\t%.10g\t%.2f" % row, file=log, flush=True)
         try:
-            for epoch in range(1, num_epochs + 1):
+            for epoch in range(len(self.history) + 1, num_epochs + 1):
                 start = time.perf_counter()
-                self.shuffle_rng.shuffle(dataset)
-                monitors = [self.train_function(roll[i:i + batch_size].astype(self.dtype))
-                            for roll in dataset for i in range(0, len(roll), batch_size)]
-                history.append((epoch, float(np.mean(monitors)), time.perf_counter() - start))
-                print(f"Epoch {epoch}/{num_epochs} {history[-1][1]:.10g} "
-                      f"({history[-1][2]:.1f} s)", flush=True)
+                monitors = [self.train_function(dataset[s][i:i + batch_size].astype(self.dtype))
+                            for s in self.shuffle_rng.permutation(len(dataset))
+                            for i in range(0, len(dataset[s]), batch_size)]
+                self.history.append((epoch, float(np.mean(monitors)), time.perf_counter() - start))
+                print(f"Epoch {epoch}/{num_epochs} {self.history[-1][1]:.10g} "
+                      f"({self.history[-1][2]:.1f} s)", flush=True)
                 if log:
-                    print("%d\t%.10g\t%.2f" % history[-1], file=log, flush=True)
+                    print("%d\t%.10g\t%.2f" % self.history[-1], file=log, flush=True)
+                if checkpoint_path and (epoch % checkpoint_every == 0 or epoch == num_epochs):
+                    self.save(checkpoint_path)
         except KeyboardInterrupt:
             print("Interrupted by user.", flush=True)
         finally:
             if log:
                 log.close()
-        return history
+        return self.history
+
+    def save(self, path):
+        """Write a checkpoint: an .npz file with one array per parameter (by its
+        name: W, bv, bh, Wuh, Wuv, Wvu, Wuu, bu) and JSON strings `config`
+        (the constructor's arguments), `history` (epoch, monitor, seconds rows)
+        and `rng_state`, `shuffle_state` (the two NumPy generators' states).
+        Written to a temporary file and renamed, so a crash never leaves a
+        half-written checkpoint in place of the previous one.
+        """
+        state = dict(
+            config=json.dumps(self.config),
+            history=json.dumps(self.history),
+            rng_state=json.dumps(self.rng.get_value().bit_generator.state),
+            shuffle_state=json.dumps(self.shuffle_rng.bit_generator.state),
+            **{p.name: p.get_value() for p in self.params})
+        temporary = f"{path}.tmp{os.getpid()}"
+        with open(temporary, "wb") as f:
+            np.savez(f, **state)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+
+    @classmethod
+    def load(cls, path, **overrides):
+        """Rebuild a model from a checkpoint written by `save`.
+
+        `overrides` replace configuration entries that do not change the
+        parameters' shapes, such as backend. Raises ValueError naming the
+        file if it is not such a checkpoint.
+        """
+        try:
+            with np.load(path) as f:
+                state = {key: f[key] for key in f.files}
+            config = json.loads(str(state["config"]))
+            model = cls(**{**config, **overrides})
+            for p in model.params:
+                p.set_value(state[p.name].astype(model.dtype))
+            model.history = [tuple(row) for row in json.loads(str(state["history"]))]
+            generator = model.rng.get_value()
+            generator.bit_generator.state = json.loads(str(state["rng_state"]))
+            model.rng.set_value(generator)
+            model.shuffle_rng.bit_generator.state = json.loads(str(state["shuffle_state"]))
+        except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile) as err:
+            raise ValueError(f"{path} is not a readable rnnrbm checkpoint: "
+                             f"{type(err).__name__}: {err}") from err
+        return model
 
     def generate(self, filename, show=True):
         """Generate a piece, write it as a MIDI file and its piano roll as a PNG.
@@ -350,14 +415,18 @@ def run_tutorial(argv):
     parser = argparse.ArgumentParser(
         description="Train an RNN-RBM on MIDI files, then generate two pieces "
                     "(the tutorial's run). `%(prog)s compare LOG` compares a training "
-                    "log with the tutorial's.")
+                    "log with the tutorial's; `%(prog)s evaluate CHECKPOINT` measures "
+                    "a model on a piano-roll dataset.")
     parser.add_argument("--data", default="data/Nottingham/train/*.mid",
                         help="glob of training MIDI files (default: %(default)s)")
+    parser.add_argument("--pickle", metavar="PATH",
+                        help="train on the 'train' split of a piano-roll dataset in the "
+                             "paper's pickle format (e.g. data/Nottingham.pickle) instead")
     parser.add_argument("--epochs", type=int, default=200,
                         help="number of epochs (default: %(default)s)")
     parser.add_argument("--out", default=".",
-                        help="folder for log.tsv, sample1.mid, sample2.mid and their PNGs "
-                             "(default: %(default)s)")
+                        help="folder for log.tsv, checkpoint.npz, sample1.mid, sample2.mid "
+                             "and their PNGs (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0xBEEF,
                         help="random seed (default: %(default)s)")
     parser.add_argument("--backend", choices=sorted(BACKENDS), default="c",
@@ -365,16 +434,22 @@ def run_tutorial(argv):
     args = parser.parse_args(argv)
     if args.epochs < 0:
         parser.error(f"--epochs must be >= 0, not {args.epochs}")
-    files = sorted(glob.glob(args.data))
-    if not files:
-        parser.exit(2, f"rnnrbm.py: no MIDI files match {args.data!r}; "
-                       "run ./download.sh to fetch the Nottingham data.\n")
+    try:
+        if args.pickle:
+            dataset = load_pickle_rolls(args.pickle, "train")
+        else:
+            files = sorted(glob.glob(args.data))
+            if not files:
+                parser.exit(2, f"rnnrbm.py: no MIDI files match {args.data!r}; "
+                               "run ./download.sh to fetch the Nottingham data.\n")
+            dataset = read_midi_rolls(files, PITCH_RANGE, FRAME_SECONDS)
+    except ValueError as err:  # MidiReadError included
+        parser.exit(1, f"rnnrbm.py: {err}\n")
     os.makedirs(args.out, exist_ok=True)
     model = RnnRbm(seed=args.seed, backend=args.backend)
-    try:
-        model.train(files, num_epochs=args.epochs, log_path=os.path.join(args.out, "log.tsv"))
-    except MidiReadError as err:
-        parser.exit(1, f"rnnrbm.py: {err}\n")
+    model.train_rolls(dataset, num_epochs=args.epochs,
+                      log_path=os.path.join(args.out, "log.tsv"),
+                      checkpoint_path=os.path.join(args.out, "checkpoint.npz"))
     for name in ("sample1.mid", "sample2.mid"):
         path = os.path.join(args.out, name)
         model.generate(path, show=False)
