@@ -30,6 +30,7 @@ from pytensor.compile.mode import Mode
 
 from datasets import load_pickle_rolls
 from midi.utils import midiread, midiwrite
+from numpy_rnnrbm import PARAM_NAMES
 
 
 def link_openblas():
@@ -185,7 +186,7 @@ def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
     Wvu = shared_normal(init, (n_visible, n_hidden_recurrent), 0.0001, dtype, "Wvu")
     Wuu = shared_normal(init, (n_hidden_recurrent, n_hidden_recurrent), 0.0001, dtype, "Wuu")
     bu = shared_zeros(n_hidden_recurrent, dtype, "bu")
-    params = (W, bv, bh, Wuh, Wuv, Wvu, Wuu, bu)
+    params = (W, bv, bh, Wuh, Wuv, Wvu, Wuu, bu)  # names: PARAM_NAMES
     rng = pytensor.shared(np.random.default_rng(init.integers(2**63)), name="rng")
     u0 = pt.zeros((n_hidden_recurrent,), dtype=dtype)
 
@@ -225,6 +226,29 @@ def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
 def read_midi_rolls(files, r, dt):
     """Read MIDI files as compact (uint8) piano rolls; MidiReadError names a bad file."""
     return [midiread(f, r, dt).piano_roll for f in files]
+
+
+CHECKPOINT_JSON = ("config", "history", "rng_state", "shuffle_state")
+
+
+def read_checkpoint(path):
+    """Return a checkpoint's entries (see RnnRbm.save), JSON ones decoded.
+
+    Raises ValueError naming the file if it is missing, not an .npz file or
+    lacks an entry.
+    """
+    try:
+        with np.load(path) as f:
+            state = {key: f[key] for key in f.files}
+        for key in CHECKPOINT_JSON:
+            state[key] = json.loads(str(state[key]))
+        missing = [p for p in PARAM_NAMES if p not in state]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path} is not a readable rnnrbm checkpoint: "
+                         f"{type(err).__name__}: {err}") from err
+    if missing:
+        raise ValueError(f"{path} is not a readable rnnrbm checkpoint: no {missing}")
+    return state
 
 
 class RnnRbm:
@@ -348,21 +372,19 @@ class RnnRbm:
         parameters' shapes, such as backend. Raises ValueError naming the
         file if it is not such a checkpoint.
         """
+        state = read_checkpoint(path)
+        model = cls(**{**state["config"], **overrides})
         try:
-            with np.load(path) as f:
-                state = {key: f[key] for key in f.files}
-            config = json.loads(str(state["config"]))
-            model = cls(**{**config, **overrides})
             for p in model.params:
                 p.set_value(state[p.name].astype(model.dtype))
-            model.history = [tuple(row) for row in json.loads(str(state["history"]))]
             generator = model.rng.get_value()
-            generator.bit_generator.state = json.loads(str(state["rng_state"]))
+            generator.bit_generator.state = state["rng_state"]
             model.rng.set_value(generator)
-            model.shuffle_rng.bit_generator.state = json.loads(str(state["shuffle_state"]))
-        except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile) as err:
-            raise ValueError(f"{path} is not a readable rnnrbm checkpoint: "
+            model.shuffle_rng.bit_generator.state = state["shuffle_state"]
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"{path} does not fit its own configuration: "
                              f"{type(err).__name__}: {err}") from err
+        model.history = [tuple(row) for row in state["history"]]
         return model
 
     def generate(self, filename, show=True):
@@ -402,12 +424,16 @@ def plot_piano_roll(piano_roll, r, dt, png_path, show=False, title="generated pi
 
 
 def main(argv=None):
-    """`rnnrbm.py [options]` runs the tutorial; `rnnrbm.py compare LOG` compares logs."""
+    """`rnnrbm.py [options]` runs the tutorial; `compare` and `evaluate` are subcommands."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["compare"]:
         import compare
 
         return compare.main(argv[1:])
+    if argv[:1] == ["evaluate"]:
+        import evaluate
+
+        return evaluate.main(argv[1:])
     return run_tutorial(argv)
 
 

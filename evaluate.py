@@ -1,0 +1,155 @@
+"""Test-set figures of an RNN-RBM, as in Boulanger-Lewandowski et al. (2012), Table 1.
+
+For every frame v_t of every test sequence, the RNN run over the true frames
+before it gives the conditional RBM's biases bv_t, bh_t (numpy_rnnrbm.rnn_biases).
+
+Log-likelihood per frame: the mean over all frames of
+    log P(v_t | v_<t) = -F_t(v_t) - log Z_t,
+with the conditional RBM's partition function Z_t estimated by annealed
+importance sampling (AIS; Neal 2001; for RBMs Salakhutdinov and Murray 2008,
+"On the quantitative analysis of deep belief networks", ICML). The annealing
+path multiplies the hidden units' inputs by beta from 0 to 1:
+    p_beta(v) proportional to exp(bv_t . v) prod_j (1 + exp(beta (v W + bh_t)_j)),
+so beta = 0 is independent visible units with biases bv_t (Z_0 known exactly)
+and beta = 1 the conditional RBM; each temperature takes one Gibbs step at that
+beta. log Z_t is the log of the mean importance weight over the chains. The
+reported standard error is that of the AIS estimate (delta method per frame,
+frames independent), not of the test set's sampling.
+
+Frame-level accuracy (Bay et al. 2009): TP / (TP + FP + FN) summed over all
+frames. Prediction rule: a note is predicted on in frame t when its
+probability under the conditional RBM, estimated as the mean over chains of
+sigmoid(bv_t + h W^T) after a Gibbs chain of `gibbs_steps` steps started at
+zeros (the generation procedure's chain), is at least 1/2.
+
+Everything here is NumPy, on the parameters of a checkpoint.
+"""
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from datasets import load_pickle_rolls
+from numpy_rnnrbm import PARAM_NAMES, rnn_biases, sigmoid, softplus
+from rnnrbm import read_checkpoint
+
+
+def free_energies(v, W, bv, bh):
+    """F(v) per row: -v . bv - sum_j softplus(v W + bh)_j."""
+    return -np.sum(v * bv, axis=-1) - np.sum(softplus(v @ W + bh), axis=-1)
+
+
+def ais_log_partition(W, bv, bh, rng, n_chains=100, n_temperatures=1000):
+    """AIS estimate of log Z for one RBM per row of bv (rows x n_visible), bh.
+
+    Returns (log_Z, stderr): arrays of one entry per row; stderr is the delta
+    method's standard error of the estimate, std(w) / (sqrt(chains) mean(w)).
+    """
+    n_rows, n_visible = bv.shape
+    log_z0 = softplus(bv).sum(axis=1) + W.shape[1] * np.log(2.0)
+    v = (rng.random((n_chains, n_rows, n_visible)) < sigmoid(bv)).astype(bv.dtype)
+    log_w = np.zeros((n_chains, n_rows))
+    hidden_input = v @ W + bh
+    betas = np.linspace(0.0, 1.0, n_temperatures + 1)
+    for previous, beta in zip(betas[:-1], betas[1:]):
+        log_w += np.sum(softplus(beta * hidden_input) - softplus(previous * hidden_input), axis=2)
+        if beta < 1.0:  # a transition that leaves p_beta invariant
+            h = rng.random(hidden_input.shape) < sigmoid(beta * hidden_input)
+            v = (rng.random(v.shape) < sigmoid(bv + beta * (h @ W.T))).astype(bv.dtype)
+            hidden_input = v @ W + bh
+    shift = log_w.max(axis=0)
+    w = np.exp(log_w - shift)
+    mean = w.mean(axis=0)
+    log_z = log_z0 + shift + np.log(mean)
+    stderr = w.std(axis=0, ddof=1) / (np.sqrt(n_chains) * mean)
+    return log_z, stderr
+
+
+def predict_frames(W, bv, bh, rng, n_chains=10, gibbs_steps=25):
+    """0/1 prediction per row: mean over chains of p(v | h) after `gibbs_steps`
+    Gibbs steps from zeros, thresholded at 1/2."""
+    v = np.zeros((n_chains, *bv.shape))
+    for _ in range(gibbs_steps):
+        h = rng.random((n_chains, len(bv), W.shape[1])) < sigmoid(v @ W + bh)
+        mean_v = sigmoid(bv + h @ W.T)
+        v = (rng.random(v.shape) < mean_v).astype(float)
+    return (mean_v.mean(axis=0) >= 0.5).astype(np.uint8)
+
+
+def frame_accuracy(predicted, actual):
+    """TP / (TP + FP + FN) over all frames and notes (Bay et al. 2009)."""
+    predicted, actual = np.asarray(predicted, bool), np.asarray(actual, bool)
+    tp = np.sum(predicted & actual)
+    return tp / (tp + np.sum(predicted & ~actual) + np.sum(~predicted & actual))
+
+
+def evaluate(params, rolls, rng, n_chains=100, n_temperatures=1000, prediction_chains=10,
+             gibbs_steps=25, batch_frames=2000):
+    """Log-likelihood per frame (with AIS standard error) and accuracy on piano rolls.
+
+    params : dict of parameter arrays (W, bv, bh, Wuh, Wuv, Wvu, Wuu, bu).
+    rolls : list of (frames x n_visible) 0/1 arrays.
+    Returns a dict of the figures and the settings that made them.
+    """
+    frames = np.concatenate(rolls).astype(np.float64)
+    biases = [rnn_biases(roll.astype(np.float64), params)[1:] for roll in rolls]
+    bv = np.concatenate([b[0] for b in biases])
+    bh = np.concatenate([b[1] for b in biases])
+    W = params["W"]
+    log_likelihoods, variances, predictions = [], [], []
+    for start in range(0, len(frames), batch_frames):
+        rows = slice(start, start + batch_frames)
+        log_z, stderr = ais_log_partition(W, bv[rows], bh[rows], rng, n_chains, n_temperatures)
+        log_likelihoods.append(-free_energies(frames[rows], W, bv[rows], bh[rows]) - log_z)
+        variances.append(stderr ** 2)
+        predictions.append(predict_frames(W, bv[rows], bh[rows], rng, prediction_chains,
+                                          gibbs_steps))
+    log_likelihoods = np.concatenate(log_likelihoods)
+    return dict(
+        frames=len(frames),
+        sequences=len(rolls),
+        log_likelihood_per_frame=float(log_likelihoods.mean()),
+        log_likelihood_stderr=float(np.sqrt(np.concatenate(variances).sum()) / len(frames)),
+        accuracy=float(frame_accuracy(np.concatenate(predictions), frames)),
+        ais_chains=n_chains,
+        ais_temperatures=n_temperatures,
+        prediction_chains=prediction_chains,
+        prediction_gibbs_steps=gibbs_steps,
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="rnnrbm.py evaluate",
+        description="Log-likelihood per frame (AIS) and frame-level accuracy of a trained "
+                    "RNN-RBM on a split of a piano-roll dataset in the paper's pickle format.")
+    parser.add_argument("checkpoint", help="checkpoint.npz written by training")
+    parser.add_argument("--pickle", default="data/Nottingham.pickle",
+                        help="dataset (default: %(default)s)")
+    parser.add_argument("--split", default="test", choices=("train", "valid", "test"))
+    parser.add_argument("--chains", type=int, default=100, help="AIS chains per frame")
+    parser.add_argument("--temperatures", type=int, default=1000, help="AIS temperatures")
+    parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--out", help="write the figures as JSON here too")
+    args = parser.parse_args(argv)
+    for name in ("chains", "temperatures"):
+        if getattr(args, name) < 2:
+            parser.error(f"--{name} must be at least 2")
+    try:
+        state = read_checkpoint(args.checkpoint)
+        params = {name: state[name].astype(np.float64) for name in PARAM_NAMES}
+        rolls = load_pickle_rolls(args.pickle, args.split, state["config"]["r"])
+    except ValueError as err:
+        parser.exit(1, f"rnnrbm.py evaluate: {err}\n")
+    metrics = evaluate(params, rolls, np.random.default_rng(args.seed), args.chains,
+                       args.temperatures)
+    metrics.update(split=args.split, dataset=args.pickle, checkpoint=args.checkpoint,
+                   seed=args.seed, command="python rnnrbm.py evaluate " + " ".join(
+                       argv if argv is not None else sys.argv[2:]))
+    text = json.dumps(metrics, indent=2)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")

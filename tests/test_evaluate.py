@@ -1,0 +1,85 @@
+"""AIS and the evaluation figures against exact enumeration on tiny models."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import evaluate
+import numpy_rnnrbm as ref
+
+
+def exact_log_partition(W, bv, bh):
+    """log sum_v exp(-F(v)) by enumerating every visible vector."""
+    states = np.array(list(itertools.product([0.0, 1.0], repeat=W.shape[0])))
+    return np.logaddexp.reduce(-evaluate.free_energies(states, W, bv, bh))
+
+
+def test_free_energies_match_the_reference_row_by_row():
+    rng = np.random.default_rng(0)
+    W, bv, bh = rng.normal(size=(5, 4)), rng.normal(size=(3, 5)), rng.normal(size=(3, 4))
+    v = (rng.random((3, 5)) < 0.5).astype(float)
+    got = evaluate.free_energies(v, W, bv, bh)
+    for i in range(3):
+        assert got[i] == pytest.approx(ref.free_energy(v[i:i + 1], W, bv[i], bh[i]))
+
+
+def test_ais_matches_exact_log_partition_for_a_batch_of_rbms():
+    """Six RBMs with their own biases, one shared W, as for six frames.
+
+    Tolerance: five AIS standard errors plus 0.01; the errors are also
+    checked to be honest (not larger than 0.05 here).
+    """
+    rng = np.random.default_rng(1)
+    W = rng.normal(scale=1.0, size=(8, 6))
+    bv, bh = rng.normal(scale=1.0, size=(6, 8)), rng.normal(scale=1.0, size=(6, 6))
+    log_z, stderr = evaluate.ais_log_partition(W, bv, bh, np.random.default_rng(2),
+                                               n_chains=200, n_temperatures=300)
+    exact = np.array([exact_log_partition(W, bv[i], bh[i]) for i in range(6)])
+    assert np.all(stderr < 0.05), stderr
+    assert np.all(np.abs(log_z - exact) < 5 * stderr + 0.01), (log_z - exact, stderr)
+
+
+def test_ais_with_zero_weights_is_exact():
+    """W = 0 makes every intermediate distribution the base one: zero variance."""
+    bv, bh = np.array([[0.3, -1.0, 2.0]]), np.array([[0.5, -0.5]])
+    log_z, stderr = evaluate.ais_log_partition(np.zeros((3, 2)), bv, bh,
+                                               np.random.default_rng(3), 5, 10)
+    assert log_z[0] == pytest.approx(exact_log_partition(np.zeros((3, 2)), bv[0], bh[0]))
+    assert stderr[0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_frame_accuracy_counts_true_and_false_positives_and_negatives():
+    actual = np.array([[1, 1, 0, 0], [0, 1, 1, 0]])
+    predicted = np.array([[1, 0, 1, 0], [0, 1, 1, 1]])
+    # TP = 3, FP = 2, FN = 1
+    assert evaluate.frame_accuracy(predicted, actual) == pytest.approx(3 / 6)
+
+
+def test_prediction_of_a_saturated_rbm_is_its_mode():
+    W = np.array([[30.0, -30.0], [-30.0, 30.0], [30.0, -30.0]])
+    # Frame 0 favours hidden unit 0 -> visible (1, 0, 1); frame 1 the opposite.
+    bv = np.array([[-15.0, -15.0, -15.0], [-15.0, -15.0, -15.0]])
+    bh = np.array([[5.0, -50.0], [-50.0, 5.0]])
+    predicted = evaluate.predict_frames(W, bv, bh, np.random.default_rng(4))
+    np.testing.assert_array_equal(predicted, [[1, 0, 1], [0, 1, 0]])
+
+
+def test_evaluate_gives_the_exact_log_likelihood_of_a_tiny_rnnrbm():
+    rng = np.random.default_rng(5)
+    shapes = dict(W=(6, 4), bv=(6,), bh=(4,), Wuh=(3, 4), Wuv=(3, 6), Wvu=(6, 3),
+                  Wuu=(3, 3), bu=(3,))
+    params = {name: rng.normal(scale=0.7, size=shape) for name, shape in shapes.items()}
+    rolls = [(rng.random((n, 6)) < 0.4).astype(np.uint8) for n in (7, 5)]
+    exact = []
+    for roll in rolls:
+        _, bv_t, bh_t = ref.rnn_biases(roll.astype(float), params)
+        for t, frame in enumerate(roll.astype(float)):
+            log_p = -evaluate.free_energies(frame, params["W"], bv_t[t], bh_t[t])
+            exact.append(log_p - exact_log_partition(params["W"], bv_t[t], bh_t[t]))
+    metrics = evaluate.evaluate(params, rolls, np.random.default_rng(6), n_chains=200,
+                                n_temperatures=200, batch_frames=5)
+    assert metrics["frames"] == 12 and metrics["sequences"] == 2
+    assert metrics["log_likelihood_per_frame"] == pytest.approx(
+        np.mean(exact), abs=5 * metrics["log_likelihood_stderr"] + 0.005)
+    assert 0.0 <= metrics["accuracy"] <= 1.0
