@@ -26,8 +26,11 @@ Everything here is NumPy, on the parameters of a checkpoint.
 """
 
 import argparse
+import concurrent.futures
 import json
+import os
 import sys
+import time
 
 import numpy as np
 
@@ -41,30 +44,67 @@ def free_energies(v, W, bv, bh):
     return -np.sum(v * bv, axis=-1) - np.sum(softplus(v @ W + bh), axis=-1)
 
 
+def compile_ais(n_temperatures):
+    """Compile (W, bv, bh, v0, rng) -> (log_w, next_rng): AIS log-weights per chain
+    and row, one PyTensor scan step per temperature (C backend, float64)."""
+    import pytensor
+    import pytensor.tensor as pt
+
+    from rnnrbm import BACKENDS
+
+    W, bv, bh, v0 = pt.matrix("W"), pt.matrix("bv"), pt.matrix("bh"), pt.matrix("v0")
+    rng = pytensor.shared(np.random.default_rng(), name="ais_rng")
+    betas = pt.as_tensor(np.linspace(0.0, 1.0, n_temperatures + 1))
+
+    def step(previous, beta, rng, v, log_w):
+        hidden_input = pt.dot(v, W) + bh
+        log_w = log_w + (pt.softplus(beta * hidden_input)
+                         - pt.softplus(previous * hidden_input)).sum(axis=1)
+        # A Gibbs step that leaves p_beta invariant (wasted after beta = 1).
+        rng, uniform_h = rng.uniform(size=hidden_input.shape)
+        h = pt.cast(pt.lt(uniform_h, pt.sigmoid(beta * hidden_input)), "float64")
+        activation_v = bv + beta * pt.dot(h, W.T)
+        rng, uniform_v = rng.uniform(size=v.shape)
+        return rng, pt.cast(pt.lt(uniform_v, pt.sigmoid(activation_v)), "float64"), log_w
+
+    next_rng, _, log_w = pytensor.scan(
+        step, sequences=[betas[:-1], betas[1:]],
+        outputs_info=[rng, v0, pt.zeros(v0.shape[0], dtype="float64")],
+        return_updates=False)
+    f = pytensor.function([W, bv, bh, v0], log_w[-1], updates={rng: next_rng},
+                          mode=BACKENDS["c"])
+    return f, rng
+
+
 def ais_log_partition(W, bv, bh, rng, n_chains=100, n_temperatures=1000):
     """AIS estimate of log Z for one RBM per row of bv (rows x n_visible), bh.
 
     Returns (log_Z, stderr): arrays of one entry per row; stderr is the delta
     method's standard error of the estimate, std(w) / (sqrt(chains) mean(w)).
     """
+    f, shared_rng = _compiled_ais(n_temperatures)
+    shared_rng.set_value(rng)
     n_rows, n_visible = bv.shape
+    # Chains are stacked as rows: chain c of RBM i is row c * n_rows + i.
+    bv_rows, bh_rows = np.tile(bv, (n_chains, 1)), np.tile(bh, (n_chains, 1))
+    v0 = (rng.random(bv_rows.shape) < sigmoid(bv_rows)).astype(np.float64)
+    log_w = f(W, bv_rows, bh_rows, v0).reshape(n_chains, n_rows)
+    rng.bit_generator.state = shared_rng.get_value().bit_generator.state
     log_z0 = softplus(bv).sum(axis=1) + W.shape[1] * np.log(2.0)
-    v = (rng.random((n_chains, n_rows, n_visible)) < sigmoid(bv)).astype(bv.dtype)
-    log_w = np.zeros((n_chains, n_rows))
-    hidden_input = v @ W + bh
-    betas = np.linspace(0.0, 1.0, n_temperatures + 1)
-    for previous, beta in zip(betas[:-1], betas[1:]):
-        log_w += np.sum(softplus(beta * hidden_input) - softplus(previous * hidden_input), axis=2)
-        if beta < 1.0:  # a transition that leaves p_beta invariant
-            h = rng.random(hidden_input.shape) < sigmoid(beta * hidden_input)
-            v = (rng.random(v.shape) < sigmoid(bv + beta * (h @ W.T))).astype(bv.dtype)
-            hidden_input = v @ W + bh
     shift = log_w.max(axis=0)
     w = np.exp(log_w - shift)
     mean = w.mean(axis=0)
-    log_z = log_z0 + shift + np.log(mean)
     stderr = w.std(axis=0, ddof=1) / (np.sqrt(n_chains) * mean)
-    return log_z, stderr
+    return log_z0 + shift + np.log(mean), stderr
+
+
+_compiled = {}
+
+
+def _compiled_ais(n_temperatures):
+    if n_temperatures not in _compiled:
+        _compiled[n_temperatures] = compile_ais(n_temperatures)
+    return _compiled[n_temperatures]
 
 
 def predict_frames(W, bv, bh, rng, n_chains=10, gibbs_steps=25):
@@ -85,38 +125,50 @@ def frame_accuracy(predicted, actual):
     return tp / (tp + np.sum(predicted & ~actual) + np.sum(~predicted & actual))
 
 
-def evaluate(params, rolls, rng, n_chains=100, n_temperatures=1000, prediction_chains=10,
-             gibbs_steps=25, batch_frames=2000):
+def evaluate_batch(W, frames, bv, bh, seed, settings):
+    """Per-frame log-likelihoods, their AIS variances and predictions for one batch."""
+    rng = np.random.default_rng(seed)
+    log_z, stderr = ais_log_partition(W, bv, bh, rng, settings["ais_chains"],
+                                      settings["ais_temperatures"])
+    predicted = predict_frames(W, bv, bh, rng, settings["prediction_chains"],
+                               settings["prediction_gibbs_steps"])
+    return -free_energies(frames, W, bv, bh) - log_z, stderr ** 2, predicted
+
+
+def evaluate(params, rolls, seed=1234, n_chains=10, n_temperatures=1000, prediction_chains=10,
+             gibbs_steps=25, batch_frames=2000, jobs=1):
     """Log-likelihood per frame (with AIS standard error) and accuracy on piano rolls.
 
     params : dict of parameter arrays (W, bv, bh, Wuh, Wuv, Wvu, Wuu, bu).
     rolls : list of (frames x n_visible) 0/1 arrays.
-    Returns a dict of the figures and the settings that made them.
+    Frames are processed in batches of `batch_frames`, each with its own random
+    stream spawned from `seed` (so the result does not depend on `jobs`, the
+    number of worker processes). Returns a dict of the figures and the
+    settings that made them.
     """
+    settings = dict(ais_chains=n_chains, ais_temperatures=n_temperatures,
+                    prediction_chains=prediction_chains, prediction_gibbs_steps=gibbs_steps)
     frames = np.concatenate(rolls).astype(np.float64)
     biases = [rnn_biases(roll.astype(np.float64), params)[1:] for roll in rolls]
     bv = np.concatenate([b[0] for b in biases])
     bh = np.concatenate([b[1] for b in biases])
-    W = params["W"]
-    log_likelihoods, variances, predictions = [], [], []
-    for start in range(0, len(frames), batch_frames):
-        rows = slice(start, start + batch_frames)
-        log_z, stderr = ais_log_partition(W, bv[rows], bh[rows], rng, n_chains, n_temperatures)
-        log_likelihoods.append(-free_energies(frames[rows], W, bv[rows], bh[rows]) - log_z)
-        variances.append(stderr ** 2)
-        predictions.append(predict_frames(W, bv[rows], bh[rows], rng, prediction_chains,
-                                          gibbs_steps))
-    log_likelihoods = np.concatenate(log_likelihoods)
+    starts = range(0, len(frames), batch_frames)
+    seeds = np.random.SeedSequence(seed).spawn(len(starts))
+    batches = [(params["W"], frames[s:s + batch_frames], bv[s:s + batch_frames],
+                bh[s:s + batch_frames], seeds[i], settings) for i, s in enumerate(starts)]
+    if jobs > 1:
+        with concurrent.futures.ProcessPoolExecutor(jobs) as pool:
+            results = list(pool.map(evaluate_batch, *zip(*batches)))
+    else:
+        results = [evaluate_batch(*batch) for batch in batches]
+    log_likelihoods, variances, predictions = (np.concatenate(r) for r in zip(*results))
     return dict(
         frames=len(frames),
         sequences=len(rolls),
         log_likelihood_per_frame=float(log_likelihoods.mean()),
-        log_likelihood_stderr=float(np.sqrt(np.concatenate(variances).sum()) / len(frames)),
-        accuracy=float(frame_accuracy(np.concatenate(predictions), frames)),
-        ais_chains=n_chains,
-        ais_temperatures=n_temperatures,
-        prediction_chains=prediction_chains,
-        prediction_gibbs_steps=gibbs_steps,
+        log_likelihood_stderr=float(np.sqrt(variances.sum()) / len(frames)),
+        accuracy=float(frame_accuracy(predictions, frames)),
+        **settings,
     )
 
 
@@ -129,9 +181,11 @@ def main(argv=None):
     parser.add_argument("--pickle", default="data/Nottingham.pickle",
                         help="dataset (default: %(default)s)")
     parser.add_argument("--split", default="test", choices=("train", "valid", "test"))
-    parser.add_argument("--chains", type=int, default=100, help="AIS chains per frame")
+    parser.add_argument("--chains", type=int, default=10, help="AIS chains per frame")
     parser.add_argument("--temperatures", type=int, default=1000, help="AIS temperatures")
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count(),
+                        help="worker processes (default: one per core)")
     parser.add_argument("--out", help="write the figures as JSON here too")
     args = parser.parse_args(argv)
     for name in ("chains", "temperatures"):
@@ -143,8 +197,9 @@ def main(argv=None):
         rolls = load_pickle_rolls(args.pickle, args.split, state["config"]["r"])
     except ValueError as err:
         parser.exit(1, f"rnnrbm.py evaluate: {err}\n")
-    metrics = evaluate(params, rolls, np.random.default_rng(args.seed), args.chains,
-                       args.temperatures)
+    start = time.perf_counter()
+    metrics = evaluate(params, rolls, args.seed, args.chains, args.temperatures, jobs=args.jobs)
+    metrics["seconds"] = round(time.perf_counter() - start, 1)
     metrics.update(split=args.split, dataset=args.pickle, checkpoint=args.checkpoint,
                    seed=args.seed, command="python rnnrbm.py evaluate " + " ".join(
                        argv if argv is not None else sys.argv[2:]))

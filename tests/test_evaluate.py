@@ -77,9 +77,51 @@ def test_evaluate_gives_the_exact_log_likelihood_of_a_tiny_rnnrbm():
         for t, frame in enumerate(roll.astype(float)):
             log_p = -evaluate.free_energies(frame, params["W"], bv_t[t], bh_t[t])
             exact.append(log_p - exact_log_partition(params["W"], bv_t[t], bh_t[t]))
-    metrics = evaluate.evaluate(params, rolls, np.random.default_rng(6), n_chains=200,
-                                n_temperatures=200, batch_frames=5)
+    metrics = evaluate.evaluate(params, rolls, seed=6, n_chains=200, n_temperatures=200,
+                                batch_frames=5)
     assert metrics["frames"] == 12 and metrics["sequences"] == 2
     assert metrics["log_likelihood_per_frame"] == pytest.approx(
         np.mean(exact), abs=5 * metrics["log_likelihood_stderr"] + 0.005)
     assert 0.0 <= metrics["accuracy"] <= 1.0
+
+
+def test_evaluation_does_not_depend_on_the_number_of_jobs():
+    rng = np.random.default_rng(7)
+    shapes = dict(W=(5, 3), bv=(5,), bh=(3,), Wuh=(2, 3), Wuv=(2, 5), Wvu=(5, 2),
+                  Wuu=(2, 2), bu=(2,))
+    params = {name: rng.normal(size=shape) for name, shape in shapes.items()}
+    rolls = [(rng.random((n, 5)) < 0.4).astype(np.uint8) for n in (6, 4)]
+    one, two = (evaluate.evaluate(params, rolls, seed=8, n_chains=4, n_temperatures=20,
+                                  batch_frames=3, jobs=jobs) for jobs in (1, 2))
+    assert one == two
+
+
+def test_command_writes_metrics_for_a_checkpoint(tmp_path):
+    import json
+    import pickle
+    import subprocess
+    import sys
+
+    import rnnrbm
+
+    model = rnnrbm.RnnRbm(n_hidden=6, n_hidden_recurrent=4, r=(60, 66), seed=9)
+    model.save(tmp_path / "checkpoint.npz")
+    dataset = {split: [[[60, 64], [62], [], [65, 60]]] for split in ("train", "valid", "test")}
+    (tmp_path / "tiny.pickle").write_bytes(pickle.dumps(dataset))
+    command = [sys.executable, "rnnrbm.py", "evaluate", str(tmp_path / "checkpoint.npz"),
+               "--pickle", str(tmp_path / "tiny.pickle"), "--chains", "3",
+               "--temperatures", "5", "--out", str(tmp_path / "metrics.json")]
+    result = subprocess.run(command, capture_output=True, text=True,
+                            cwd=rnnrbm.os.path.dirname(rnnrbm.__file__))
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["frames"] == 4 and metrics["split"] == "test"
+    assert metrics["ais_chains"] == 3 and metrics["ais_temperatures"] == 5
+    assert metrics["log_likelihood_per_frame"] < 0 and 0 <= metrics["accuracy"] <= 1
+
+    (tmp_path / "broken.npz").write_text("no checkpoint")
+    command[3] = str(tmp_path / "broken.npz")
+    result = subprocess.run(command, capture_output=True, text=True,
+                            cwd=rnnrbm.os.path.dirname(rnnrbm.__file__))
+    assert result.returncode == 1
+    assert "broken.npz" in result.stderr and "Traceback" not in result.stderr
