@@ -152,7 +152,7 @@ def shared_zeros(shape, dtype, name):
 
 
 def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
-                 dtype="float64", k_train=15, k_generate=25, n_generate=200):
+                 dtype="float64", k_train=15):
     """Construct a symbolic RNN-RBM and initialise its parameters.
 
     The RNN runs u_t = tanh(bu + v_t Wvu + u_{t-1} Wuu) from u_0 = 0 and sets
@@ -162,8 +162,10 @@ def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
     Training: given a sequence v (one frame per row) the recurrence is
     deterministic, so all bv_t, bh_t are computed first and the T conditional
     RBMs are trained as one batch by CD-`k_train`.
-    Generation: each frame is sampled by a `k_generate`-step Gibbs chain
-    started at zeros, then fed back into the recurrence, for `n_generate` frames.
+    Generation: each frame is sampled by a Gibbs chain of `gibbs_steps` steps
+    started at zeros, then fed back into the recurrence, for `n_frames`
+    frames, starting from the RNN state `u_start` (zeros, or the state after
+    a primer; see `u`).
 
     Returns a dict with
     v : input matrix, a training sequence (frames x n_visible).
@@ -175,7 +177,8 @@ def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
     rng : the shared random generator.
     rng_train, rng_generate : its next state after a training or generation call.
     u, bv_t, bh_t : the RNN states and the per-frame RBM biases for v.
-    v_t : the generated sequence (n_generate x n_visible).
+    u_start, n_frames, gibbs_steps : inputs of generation (vector, int, int).
+    v_t : the generated sequence (n_frames x n_visible).
     """
     init = np.random.default_rng(seed)
     W = shared_normal(init, (n_visible, n_hidden), 0.01, dtype, "W")
@@ -205,22 +208,26 @@ def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
     v_sample, cost, monitor, rng_train = build_rbm(v, W, bv_t, bh_t, k_train, rng)
 
     # Generation: sample each frame, then feed it back into the recurrence.
+    u_start = pt.vector("u_start", dtype=dtype)
+    n_frames, gibbs_steps = pt.iscalar("n_frames"), pt.iscalar("gibbs_steps")
+
     def generate_step(rng, v_tm1, u_tm1):
         v_t, _, _, rng = build_rbm(pt.zeros((n_visible,), dtype=dtype), W,
                                    bv + pt.dot(u_tm1, Wuv), bh + pt.dot(u_tm1, Wuh),
-                                   k_generate, rng)
+                                   gibbs_steps, rng)
         u_t = pt.tanh(bu + pt.dot(v_t, Wvu) + pt.dot(u_tm1, Wuu))
         return rng, v_t, u_t
 
     rng_generate, v_t, _ = pytensor.scan(
         generate_step,
-        outputs_info=[rng, pt.zeros((n_visible,), dtype=dtype), u0],
-        n_steps=n_generate,
+        outputs_info=[rng, pt.zeros((n_visible,), dtype=dtype), u_start],
+        n_steps=n_frames,
         return_updates=False,
     )
     return dict(v=v, v_sample=v_sample, cost=cost, monitor=monitor, params=params,
                 rng=rng, rng_train=rng_train, rng_generate=rng_generate, v_t=v_t,
-                u=u, bv_t=bv_t, bh_t=bh_t)
+                u=u, bv_t=bv_t, bh_t=bh_t, u_start=u_start, n_frames=n_frames,
+                gibbs_steps=gibbs_steps)
 
 
 def read_midi_rolls(files, r, dt):
@@ -257,7 +264,10 @@ class RnnRbm:
     Attributes:
     train_function(chunk) -> monitor: one SGD step on a (frames x n_visible)
         piano-roll chunk; returns the chunk's monitor (see build_rbm).
-    generate_function() -> (200, n_visible) binary piano roll.
+    generate_function() -> (200, n_visible) binary piano roll (a method here;
+        its optional arguments change the start, length and Gibbs steps).
+    rnn_state_function(roll) -> the RNN state after reading `roll` (to prime
+        generation with the opening of a piece).
     """
 
     def __init__(self, n_hidden=150, n_hidden_recurrent=100, lr=0.001,
@@ -295,8 +305,10 @@ class RnnRbm:
         self.train_function = pytensor.function(
             [model["v"]], model["monitor"],
             updates=updates + [(self.rng, model["rng_train"])], mode=mode)
-        self.generate_function = pytensor.function(
-            [], model["v_t"], updates=[(self.rng, model["rng_generate"])], mode=mode)
+        self.generate_from = pytensor.function(
+            [model["u_start"], model["n_frames"], model["gibbs_steps"]],
+            model["v_t"], updates=[(self.rng, model["rng_generate"])], mode=mode)
+        self.rnn_state_function = pytensor.function([model["v"]], model["u"][-1], mode=mode)
 
     def train(self, files, batch_size=100, num_epochs=200, **options):
         """Train by SGD on MIDI files, as the tutorial did; see `train_rolls`."""
@@ -386,6 +398,14 @@ class RnnRbm:
                              f"{type(err).__name__}: {err}") from err
         model.history = [tuple(row) for row in state["history"]]
         return model
+
+    def generate_function(self, u_start=None, n_frames=200, gibbs_steps=25):
+        """Sample a (n_frames x n_visible) piano roll, `gibbs_steps` Gibbs steps
+        per frame, from the RNN state `u_start` (default: the initial state,
+        zeros). Without arguments: the tutorial's 200 frames, 25 steps each."""
+        if u_start is None:
+            u_start = np.zeros(self.config["n_hidden_recurrent"], dtype=self.dtype)
+        return self.generate_from(u_start, n_frames, gibbs_steps)
 
     def generate(self, filename, show=True):
         """Generate a piece, write it as a MIDI file and its piano roll as a PNG.
