@@ -317,7 +317,7 @@ class RnnRbm:
         return self.train_rolls(read_midi_rolls(files, self.r, self.dt), batch_size, num_epochs, **options)
 
     def train_rolls(self, dataset, batch_size=100, num_epochs=200, log_path=None,
-                    checkpoint_path=None, checkpoint_every=10):
+                    checkpoint_path=None, checkpoint_every=10, progress=None):
         """Train by SGD on piano rolls (one (frames x n_visible) array per song).
 
         Every epoch visits the songs in a fresh random order, cuts each into
@@ -325,22 +325,44 @@ class RnnRbm:
         per chunk and prints `Epoch i/N` with the mean of the chunks' monitors
         (and the epoch's seconds). Training continues from the epochs already
         done (`self.history`, restored by `load`) up to `num_epochs`.
-        `log_path` receives the history as a tab-separated table with the
-        header `epoch monitor seconds`, one row per epoch; `checkpoint_path`
-        a checkpoint (see `save`) every `checkpoint_every` epochs and at the
-        end. Ctrl+C stops training cleanly. Returns the history.
+
+        log_path : receives the history as a tab-separated table with the
+            header `epoch monitor seconds`, one row per epoch.
+        checkpoint_path : a checkpoint (see `save`) is written there every
+            `checkpoint_every` epochs, at the end and when interrupted.
+        progress : called as progress(chunks_done, chunks_in_epoch) after
+            every chunk.
+
+        Ctrl+C (KeyboardInterrupt) abandons the current epoch, restores the
+        state from before it, so that resuming repeats exactly what an
+        uninterrupted run would do, sets `self.interrupted` and returns.
+        Parameters turning NaN or infinite also restore that state, then raise
+        FloatingPointError. Returns the history.
         """
+        self.interrupted = False
+        chunks_in_epoch = sum(-(-len(roll) // batch_size) for roll in dataset)
         log = open(log_path, "w") if log_path else None
         if log:
             print("epoch\tmonitor\tseconds", file=log)
             for row in self.history:
                 print("%d\t%.10g\t%.2f" % row, file=log, flush=True)
+        snapshot = self.state()
         try:
             for epoch in range(len(self.history) + 1, num_epochs + 1):
+                snapshot = self.state()
                 start = time.perf_counter()
-                monitors = [self.train_function(dataset[s][i:i + batch_size].astype(self.dtype))
-                            for s in self.shuffle_rng.permutation(len(dataset))
-                            for i in range(0, len(dataset[s]), batch_size)]
+                monitors = []
+                for s in self.shuffle_rng.permutation(len(dataset)):
+                    for i in range(0, len(dataset[s]), batch_size):
+                        monitors.append(self.train_function(
+                            dataset[s][i:i + batch_size].astype(self.dtype)))
+                        if progress:
+                            progress(len(monitors), chunks_in_epoch)
+                if not all(np.isfinite(p.get_value()).all() for p in self.params):
+                    self.set_state(snapshot)
+                    raise FloatingPointError(
+                        f"parameters became NaN or infinite during epoch {epoch}; "
+                        "try a smaller learning rate")
                 self.history.append((epoch, float(np.mean(monitors)), time.perf_counter() - start))
                 print(f"Epoch {epoch}/{num_epochs} {self.history[-1][1]:.10g} "
                       f"({self.history[-1][2]:.1f} s)", flush=True)
@@ -349,11 +371,37 @@ class RnnRbm:
                 if checkpoint_path and (epoch % checkpoint_every == 0 or epoch == num_epochs):
                     self.save(checkpoint_path)
         except KeyboardInterrupt:
+            self.set_state(snapshot)
+            self.interrupted = True
+            if checkpoint_path:
+                self.save(checkpoint_path)
             print("Interrupted by user.", flush=True)
         finally:
             if log:
                 log.close()
         return self.history
+
+    def state(self):
+        """Copies of all that training changes: parameters, the sampler's and
+        the shuffler's generator states, and the history."""
+        return dict(params={p.name: p.get_value() for p in self.params},
+                    rng_state=self.rng.get_value().bit_generator.state,
+                    shuffle_state=self.shuffle_rng.bit_generator.state,
+                    history=list(self.history))
+
+    def set_state(self, state):
+        """Restore what `state` returned (or a checkpoint's equivalent entries)."""
+        for p in self.params:
+            value = np.asarray(state["params"][p.name], dtype=self.dtype)
+            if value.shape != p.get_value(borrow=True).shape:
+                raise ValueError(f"{p.name} has shape {value.shape}, "
+                                 f"the model needs {p.get_value(borrow=True).shape}")
+            p.set_value(value)
+        generator = self.rng.get_value()
+        generator.bit_generator.state = state["rng_state"]
+        self.rng.set_value(generator)
+        self.shuffle_rng.bit_generator.state = state["shuffle_state"]
+        self.history = [tuple(row) for row in state["history"]]
 
     def save(self, path):
         """Write a checkpoint: an .npz file with one array per parameter (by its
@@ -363,15 +411,11 @@ class RnnRbm:
         Written to a temporary file and renamed, so a crash never leaves a
         half-written checkpoint in place of the previous one.
         """
-        state = dict(
-            config=json.dumps(self.config),
-            history=json.dumps(self.history),
-            rng_state=json.dumps(self.rng.get_value().bit_generator.state),
-            shuffle_state=json.dumps(self.shuffle_rng.bit_generator.state),
-            **{p.name: p.get_value() for p in self.params})
+        state = self.state()
+        entries = {key: json.dumps(state[key]) for key in CHECKPOINT_JSON if key != "config"}
         temporary = f"{path}.tmp{os.getpid()}"
         with open(temporary, "wb") as f:
-            np.savez(f, **state)
+            np.savez(f, config=json.dumps(self.config), **entries, **state["params"])
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)
@@ -387,16 +431,10 @@ class RnnRbm:
         state = read_checkpoint(path)
         model = cls(**{**state["config"], **overrides})
         try:
-            for p in model.params:
-                p.set_value(state[p.name].astype(model.dtype))
-            generator = model.rng.get_value()
-            generator.bit_generator.state = state["rng_state"]
-            model.rng.set_value(generator)
-            model.shuffle_rng.bit_generator.state = state["shuffle_state"]
+            model.set_state(dict(state, params=state))
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"{path} does not fit its own configuration: "
                              f"{type(err).__name__}: {err}") from err
-        model.history = [tuple(row) for row in state["history"]]
         return model
 
     def generate_function(self, u_start=None, n_frames=200, gibbs_steps=25):
