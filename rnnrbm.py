@@ -14,8 +14,6 @@ default). Running this file trains on the Nottingham folk tunes and writes two
 generated pieces, as the tutorial did.
 """
 
-import argparse
-import glob
 import json
 import os
 import subprocess
@@ -28,7 +26,6 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.compile.mode import Mode
 
-from datasets import load_pickle_rolls
 from midi.utils import midiread, midiwrite
 from numpy_rnnrbm import PARAM_NAMES
 
@@ -481,64 +478,7 @@ def plot_piano_roll(piano_roll, r, dt, png_path, show=False, title="generated pi
     plt.close(fig)
 
 
-def main(argv=None):
-    """`rnnrbm.py [options]` runs the tutorial; `compare` and `evaluate` are subcommands."""
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["compare"]:
-        import compare
-
-        return compare.main(argv[1:])
-    if argv[:1] == ["evaluate"]:
-        import evaluate
-
-        return evaluate.main(argv[1:])
-    return run_tutorial(argv)
-
-
-def run_tutorial(argv):
-    parser = argparse.ArgumentParser(
-        description="Train an RNN-RBM on MIDI files, then generate two pieces "
-                    "(the tutorial's run). `%(prog)s compare LOG` compares a training "
-                    "log with the tutorial's; `%(prog)s evaluate CHECKPOINT` measures "
-                    "a model on a piano-roll dataset.")
-    parser.add_argument("--data", default="data/Nottingham/train/*.mid",
-                        help="glob of training MIDI files (default: %(default)s)")
-    parser.add_argument("--pickle", metavar="PATH",
-                        help="train on the 'train' split of a piano-roll dataset in the "
-                             "paper's pickle format (e.g. data/Nottingham.pickle) instead")
-    parser.add_argument("--epochs", type=int, default=200,
-                        help="number of epochs (default: %(default)s)")
-    parser.add_argument("--out", default=".",
-                        help="folder for log.tsv, checkpoint.npz, sample1.mid, sample2.mid "
-                             "and their PNGs (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0xBEEF,
-                        help="random seed (default: %(default)s)")
-    parser.add_argument("--backend", choices=sorted(BACKENDS), default="c",
-                        help="PyTensor backend (default: %(default)s)")
-    args = parser.parse_args(argv)
-    if args.epochs < 0:
-        parser.error(f"--epochs must be >= 0, not {args.epochs}")
-    try:
-        if args.pickle:
-            dataset = load_pickle_rolls(args.pickle, "train")
-        else:
-            files = sorted(glob.glob(args.data))
-            if not files:
-                parser.exit(2, f"rnnrbm.py: no MIDI files match {args.data!r}; "
-                               "run ./download.sh to fetch the Nottingham data.\n")
-            dataset = read_midi_rolls(files, PITCH_RANGE, FRAME_SECONDS)
-    except ValueError as err:  # MidiReadError included
-        parser.exit(1, f"rnnrbm.py: {err}\n")
-    os.makedirs(args.out, exist_ok=True)
-    model = RnnRbm(seed=args.seed, backend=args.backend)
-    model.train_rolls(dataset, num_epochs=args.epochs,
-                      log_path=os.path.join(args.out, "log.tsv"),
-                      checkpoint_path=os.path.join(args.out, "checkpoint.npz"))
-    for name in ("sample1.mid", "sample2.mid"):
-        path = os.path.join(args.out, name)
-        model.generate(path, show=False)
-        print(f"wrote {path} and {os.path.splitext(path)[0]}.png")
-
-
 if __name__ == "__main__":
-    main()
+    import cli  # the command line lives beside the model: cli.py
+
+    sys.exit(cli.main())
