@@ -151,22 +151,6 @@ def stop_on_sigterm():
     signal.signal(signal.SIGTERM, handler)
 
 
-def plot_monitor(history, png_path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot([row[0] for row in history], [row[1] for row in history], marker=".")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("monitor")
-    ax.set_title("training monitor (reconstruction log-likelihood per frame)")
-    ax.grid(alpha=0.3)
-    fig.savefig(png_path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-
-
 def train(parser, args, argv):
     """Train as the arguments say; returns the model (exits on bad input)."""
     check_pitch_range(parser, *args.pitch_range)
@@ -196,7 +180,10 @@ def train(parser, args, argv):
     except FloatingPointError as err:
         parser.exit(1, f"rnnrbm.py: {err}; the last good checkpoint is {checkpoint}\n")
     if model.history:
-        plot_monitor(model.history, os.path.join(args.out, "monitor.png"))
+        import compare  # it imports this module: ArgumentParser
+
+        compare.plot({row[0]: row[1] for row in model.history},
+                     os.path.join(args.out, "monitor.png"))
     if model.interrupted:
         resume = [a for a in argv if a not in ("train",)]
         if "--resume" not in resume:

@@ -6,9 +6,10 @@ A log is a tab-separated table with a header line naming at least the columns
 the epochs the tutorial printed (1-10 and 190-200).
 """
 
-import argparse
 import math
 import os
+
+from cli import ArgumentParser
 
 PUBLISHED = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                          "reference", "tutorial_log.tsv")
@@ -41,8 +42,8 @@ def comparison_rows(ours, published):
             for e in sorted(ours.keys() & published.keys())]
 
 
-def plot(ours, published, png_path):
-    """Our monitor per epoch as a line, the published epochs as points."""
+def plot(ours, png_path, published=None):
+    """Our monitor per epoch as a line, the published epochs (if any) as points."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -51,19 +52,21 @@ def plot(ours, published, png_path):
     fig, ax = plt.subplots(figsize=(8, 4.5))
     epochs = sorted(ours)
     ax.plot(epochs, [ours[e] for e in epochs], label="this port")
-    finite = sorted(e for e in published if math.isfinite(published[e]))
-    ax.plot(finite, [published[e] for e in finite], "o", markersize=4, label="tutorial (published)")
+    if published:
+        finite = sorted(e for e in published if math.isfinite(published[e]))
+        ax.plot(finite, [published[e] for e in finite], "o", markersize=4,
+                label="tutorial (published)")
+        ax.legend()
     ax.set_xlabel("epoch")
     ax.set_ylabel("monitor (reconstruction log-likelihood per frame)")
     ax.set_title("RNN-RBM on Nottingham: training monitor")
-    ax.legend()
     ax.grid(alpha=0.3)
     fig.savefig(png_path, dpi=100, bbox_inches="tight")
     plt.close(fig)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="rnnrbm.py compare",
         description="Print a training log beside the tutorial's published log, epoch by "
                     "epoch, and draw both curves.")
@@ -80,5 +83,5 @@ def main(argv=None):
     for row in comparison_rows(ours, published):
         print("%d\t%.4f\t%.4f\t%+.4f" % row)
     png_path = args.plot or os.path.join(os.path.dirname(os.path.abspath(args.log)), "compare.png")
-    plot(ours, published, png_path)
+    plot(ours, png_path, published)
     print(f"wrote {png_path}")

@@ -25,7 +25,6 @@ zeros (the generation procedure's chain), is at least 1/2.
 Everything here is NumPy, on the parameters of a checkpoint.
 """
 
-import argparse
 import concurrent.futures
 import json
 import os
@@ -34,6 +33,7 @@ import time
 
 import numpy as np
 
+from cli import ArgumentParser
 from datasets import load_pickle_rolls
 from numpy_rnnrbm import PARAM_NAMES, rnn_biases, sigmoid, softplus
 from rnnrbm import read_checkpoint
@@ -173,7 +173,7 @@ def evaluate(params, rolls, seed=1234, n_chains=10, n_temperatures=1000, predict
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="rnnrbm.py evaluate",
         description="Log-likelihood per frame (AIS) and frame-level accuracy of a trained "
                     "RNN-RBM on a split of a piano-roll dataset in the paper's pickle format.")
