@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 
-from cli import ArgumentParser
+from cli import ArgumentParser, positive_int
 from datasets import load_pickle_rolls
 from numpy_rnnrbm import PARAM_NAMES, rnn_biases, sigmoid, softplus
 from rnnrbm import read_checkpoint
@@ -183,6 +183,8 @@ def main(argv=None):
     parser.add_argument("--split", default="test", choices=("train", "valid", "test"))
     parser.add_argument("--chains", type=int, default=10, help="AIS chains per frame")
     parser.add_argument("--temperatures", type=int, default=1000, help="AIS temperatures")
+    parser.add_argument("--sequences", type=positive_int,
+                        help="evaluate only the first N sequences of the split (quick checks)")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--jobs", type=int, default=os.cpu_count(),
                         help="worker processes (default: one per core)")
@@ -194,7 +196,7 @@ def main(argv=None):
     try:
         state = read_checkpoint(args.checkpoint)
         params = {name: state[name].astype(np.float64) for name in PARAM_NAMES}
-        rolls = load_pickle_rolls(args.pickle, args.split, state["config"]["r"])
+        rolls = load_pickle_rolls(args.pickle, args.split, state["config"]["r"])[:args.sequences]
     except ValueError as err:
         parser.exit(1, f"rnnrbm.py evaluate: {err}\n")
     start = time.perf_counter()
