@@ -144,18 +144,34 @@ class ProgressBar:
             self.start = None
 
 
-def stop_on_sigterm():
-    """Make SIGTERM stop training like Ctrl+C: checkpoint, then exit."""
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, handler)
+def raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def resume_command(argv, checkpoint):
+    """The command line that continues this run from `checkpoint`."""
+    kept, skip = [], False
+    for a in argv:
+        if skip or a == "train" or a.startswith("--resume="):
+            skip = False
+        elif a == "--resume":
+            skip = True
+        else:
+            kept.append(a)
+    return " ".join(["python rnnrbm.py", "train", "--resume", checkpoint, *kept])
 
 
 def train(parser, args, argv):
     """Train as the arguments say; returns the model (exits on bad input)."""
     check_pitch_range(parser, *args.pitch_range)
-    if args.resume and not os.path.isfile(args.resume):
-        parser.error(f"--resume {args.resume}: no such file")
+    if args.resume:
+        if not os.path.isfile(args.resume):
+            parser.error(f"--resume {args.resume}: no such file")
+        try:  # the data must be read as the checkpoint's model was trained
+            config = rnnrbm.read_checkpoint(args.resume)["config"]
+        except ValueError as err:
+            parser.exit(1, f"rnnrbm.py: {err}\n")
+        args.pitch_range, args.dt = config["r"], config["dt"]
     dataset = read_training_data(parser, args)
     os.makedirs(args.out, exist_ok=True)
     try:
@@ -167,11 +183,8 @@ def train(parser, args, argv):
                                   args.backend, args.dtype)
     except ValueError as err:
         parser.exit(1, f"rnnrbm.py: {err}\n")
-    if model.r != tuple(args.pitch_range):
-        parser.exit(1, f"rnnrbm.py: the checkpoint's pitch range {model.r} differs from "
-                       f"--pitch-range {tuple(args.pitch_range)}\n")
     checkpoint = os.path.join(args.out, "checkpoint.npz")
-    stop_on_sigterm()
+    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)  # SIGTERM stops like Ctrl+C
     try:
         model.train_rolls(dataset, args.batch_size, args.epochs,
                           log_path=os.path.join(args.out, "log.tsv"),
@@ -179,17 +192,16 @@ def train(parser, args, argv):
                           progress=ProgressBar() if sys.stderr.isatty() else None)
     except FloatingPointError as err:
         parser.exit(1, f"rnnrbm.py: {err}; the last good checkpoint is {checkpoint}\n")
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if model.history:
         import compare  # it imports this module: ArgumentParser
 
         compare.plot({row[0]: row[1] for row in model.history},
                      os.path.join(args.out, "monitor.png"))
     if model.interrupted:
-        resume = [a for a in argv if a not in ("train",)]
-        if "--resume" not in resume:
-            resume = ["train", "--resume", checkpoint, *resume]
         print(f"Checkpoint written to {checkpoint} after epoch {len(model.history)}. "
-              f"Resume with:\n  python rnnrbm.py {' '.join(resume)}", flush=True)
+              f"Resume with:\n  {resume_command(argv, checkpoint)}", flush=True)
     return model
 
 

@@ -228,3 +228,13 @@ def test_progress_bar_counts_chunks_and_clears_its_line():
     text = stream.getvalue()
     assert "1/10 chunks" in text and "10/10 chunks" in text and "s left" in text
     assert text.endswith("\r")
+
+
+def test_resume_command_replaces_an_earlier_resume():
+    import cli
+
+    argv = ["train", "--resume", "old.npz", "--data", "songs", "--epochs", "9"]
+    assert cli.resume_command(argv, "run/checkpoint.npz") == \
+        "python rnnrbm.py train --resume run/checkpoint.npz --data songs --epochs 9"
+    assert cli.resume_command(["--epochs", "9"], "c.npz") == \
+        "python rnnrbm.py train --resume c.npz --epochs 9"
