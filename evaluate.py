@@ -26,6 +26,7 @@ Everything here is NumPy, on the parameters of a checkpoint.
 """
 
 import concurrent.futures
+import contextlib
 import json
 import os
 import sys
@@ -136,14 +137,15 @@ def evaluate_batch(W, frames, bv, bh, seed, settings):
 
 
 def evaluate(params, rolls, seed=1234, n_chains=10, n_temperatures=1000, prediction_chains=10,
-             gibbs_steps=25, batch_frames=2000, jobs=1):
+             gibbs_steps=25, batch_frames=2000, jobs=1, progress=None):
     """Log-likelihood per frame (with AIS standard error) and accuracy on piano rolls.
 
     params : dict of parameter arrays (W, bv, bh, Wuh, Wuv, Wvu, Wuu, bu).
     rolls : list of (frames x n_visible) 0/1 arrays.
     Frames are processed in batches of `batch_frames`, each with its own random
     stream spawned from `seed` (so the result does not depend on `jobs`, the
-    number of worker processes). Returns a dict of the figures and the
+    number of worker processes); progress(batches_done, batches) is called
+    after each. Returns a dict of the figures and the
     settings that made them.
     """
     settings = dict(ais_chains=n_chains, ais_temperatures=n_temperatures,
@@ -156,11 +158,13 @@ def evaluate(params, rolls, seed=1234, n_chains=10, n_temperatures=1000, predict
     seeds = np.random.SeedSequence(seed).spawn(len(starts))
     batches = [(params["W"], frames[s:s + batch_frames], bv[s:s + batch_frames],
                 bh[s:s + batch_frames], seeds[i], settings) for i, s in enumerate(starts)]
-    if jobs > 1:
-        with concurrent.futures.ProcessPoolExecutor(jobs) as pool:
-            results = list(pool.map(evaluate_batch, *zip(*batches)))
-    else:
-        results = [evaluate_batch(*batch) for batch in batches]
+    workers = concurrent.futures.ProcessPoolExecutor(jobs) if jobs > 1 else None
+    with workers or contextlib.nullcontext():
+        results = []
+        for result in (workers.map if workers else map)(evaluate_batch, *zip(*batches)):
+            results.append(result)
+            if progress:
+                progress(len(results), len(batches))
     log_likelihoods, variances, predictions = (np.concatenate(r) for r in zip(*results))
     return dict(
         frames=len(frames),
@@ -200,7 +204,9 @@ def main(argv=None):
     except ValueError as err:
         parser.exit(1, f"rnnrbm.py evaluate: {err}\n")
     start = time.perf_counter()
-    metrics = evaluate(params, rolls, args.seed, args.chains, args.temperatures, jobs=args.jobs)
+    metrics = evaluate(params, rolls, args.seed, args.chains, args.temperatures, jobs=args.jobs,
+                       progress=lambda done, total: print(f"batch {done}/{total} done",
+                                                          file=sys.stderr, flush=True))
     metrics["seconds"] = round(time.perf_counter() - start, 1)
     metrics.update(split=args.split, dataset=args.pickle, checkpoint=args.checkpoint,
                    seed=args.seed, command="python rnnrbm.py evaluate " + " ".join(
