@@ -100,7 +100,7 @@ def build_rbm(v, W, bv, bh, k, rng):
     W : (n_visible, n_hidden) weight matrix.
     bv, bh : visible and hidden biases (vectors, or matrices with one row per
         chain, as the RNN-RBM gives each frame its own biases).
-    k : number of Gibbs steps (a Python int).
+    k : number of Gibbs steps (an int, or a symbolic integer scalar).
     rng : random generator variable, threaded through the chain.
 
     Returns (v_sample, cost, monitor, next_rng):
