@@ -170,7 +170,7 @@ while True:
         state = rnnrbm.read_checkpoint(path)
         # Not torn: the whole of W is the initial W plus one whole number of steps.
         steps = state["W"] - initial_W
-        assert np.allclose(steps, steps.flat[0]) and steps.flat[0] == round(steps.flat[0])
+        assert np.allclose(steps, round(steps.flat[0]), rtol=0, atol=1e-9)
 
 
 def test_corrupt_or_foreign_checkpoints_are_named(songs, tmp_path):
