@@ -45,13 +45,14 @@ def rnn_biases(v, p):
     return u, p["bv"] + u_prev @ p["Wuv"], p["bh"] + u_prev @ p["Wuh"]
 
 
-def cd_cost_and_gradients(v, v_sample, p):
+def cd_cost_and_gradients(v, v_sample, p, rnn=None):
     """CD cost (F(v) - F(v_sample)) / frames and its gradient, v_sample held constant.
 
-    Returns (cost, grads) with grads a dict keyed like the parameters.
+    rnn : rnn_biases(v, p) if already computed. Returns (cost, grads) with
+    grads a dict keyed like the parameters.
     """
     T = len(v)
-    u, bv_t, bh_t = rnn_biases(v, p)
+    u, bv_t, bh_t = rnn_biases(v, p) if rnn is None else rnn
     cost = (free_energy(v, p["W"], bv_t, bh_t) - free_energy(v_sample, p["W"], bv_t, bh_t)) / T
     h_pos = sigmoid(v @ p["W"] + bh_t)
     h_neg = sigmoid(v_sample @ p["W"] + bh_t)
@@ -103,9 +104,9 @@ def gibbs_chain(rng, v, W, bv, bh, k):
 
 def train_step(p, v, rng, k=15, lr=0.001):
     """One SGD step of CD-k on the chunk v (in place on p); returns the monitor."""
-    _, bv_t, bh_t = rnn_biases(v, p)
-    v_sample, activation = gibbs_chain(rng, v, p["W"], bv_t, bh_t, k)
-    _, grads = cd_cost_and_gradients(v, v_sample, p)
+    rnn = rnn_biases(v, p)
+    v_sample, activation = gibbs_chain(rng, v, p["W"], rnn[1], rnn[2], k)
+    _, grads = cd_cost_and_gradients(v, v_sample, p, rnn)
     for name in PARAM_NAMES:
         p[name] -= lr * grads[name]
     return reconstruction_log_likelihood(v, activation)
