@@ -132,7 +132,9 @@ def test_signal_writes_a_checkpoint_and_the_resumed_run_matches(songs, tmp_path,
     resume = stdout.splitlines()[-1].strip()
     assert resume.startswith("python rnnrbm.py train --resume ")
     done = len(rnnrbm.read_checkpoint(tmp_path / "a" / "checkpoint.npz")["history"])
-    assert 2 <= done < epochs
+    # At least the epoch before the signal (one that ends just as the signal
+    # comes may be abandoned too: the state restored is from before it).
+    assert 1 <= done < epochs
 
     resumed = subprocess.run([sys.executable, *resume.split()[1:]], cwd=ROOT,
                              capture_output=True, text=True, timeout=600)
