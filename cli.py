@@ -242,13 +242,12 @@ def run_generate(parser, args, argv):
     if args.seed is not None:
         model.rng.set_value(np.random.default_rng(args.seed))
     os.makedirs(args.out, exist_ok=True)
+    # Every piece continues from the same RNN state, the one after the primer.
+    u_start = None if primer is None else model.rnn_state_function(primer.astype(model.dtype))
     for n in range(1, args.n + 1):
-        if primer is None:
-            roll = model.generate_function(None, args.length, args.gibbs_steps)
-        else:
-            u_start = model.rnn_state_function(primer.astype(model.dtype))
-            roll = np.vstack([primer, model.generate_function(u_start, args.length,
-                                                              args.gibbs_steps)])
+        roll = model.generate_function(u_start, args.length, args.gibbs_steps)
+        if primer is not None:
+            roll = np.vstack([primer, roll])
         write_piece(model, roll, os.path.join(args.out, f"sample{n}"))
 
 
@@ -291,13 +290,13 @@ def build_parser():
     return parser
 
 
-DELEGATED = {"evaluate": "evaluate", "compare": "compare", "bench": "bench"}
+DELEGATED = ("evaluate", "compare", "bench")  # modules with their own main(argv)
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] and argv[0] in DELEGATED:  # these parse their own arguments
-        module = __import__(DELEGATED[argv[0]])
+        module = __import__(argv[0])
         return module.main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -36,13 +36,8 @@ import numpy as np
 
 from cli import ArgumentParser, positive_int
 from datasets import load_pickle_rolls
-from numpy_rnnrbm import PARAM_NAMES, rnn_biases, sigmoid, softplus
+from numpy_rnnrbm import PARAM_NAMES, free_energies, rnn_biases, sigmoid, softplus
 from rnnrbm import read_checkpoint
-
-
-def free_energies(v, W, bv, bh):
-    """F(v) per row: -v . bv - sum_j softplus(v W + bh)_j."""
-    return -np.sum(v * bv, axis=-1) - np.sum(softplus(v @ W + bh), axis=-1)
 
 
 def compile_ais(n_temperatures):
@@ -51,7 +46,7 @@ def compile_ais(n_temperatures):
     import pytensor
     import pytensor.tensor as pt
 
-    from rnnrbm import BACKENDS
+    from rnnrbm import BACKENDS, bernoulli
 
     W, bv, bh, v0 = pt.matrix("W"), pt.matrix("bv"), pt.matrix("bh"), pt.matrix("v0")
     rng = pytensor.shared(np.random.default_rng(), name="ais_rng")
@@ -63,10 +58,10 @@ def compile_ais(n_temperatures):
                          - pt.softplus(previous * hidden_input)).sum(axis=1)
         # A Gibbs step that leaves p_beta invariant (wasted after beta = 1).
         rng, uniform_h = rng.uniform(size=hidden_input.shape)
-        h = pt.cast(pt.lt(uniform_h, pt.sigmoid(beta * hidden_input)), "float64")
+        h = bernoulli(uniform_h, pt.sigmoid(beta * hidden_input))
         activation_v = bv + beta * pt.dot(h, W.T)
         rng, uniform_v = rng.uniform(size=v.shape)
-        return rng, pt.cast(pt.lt(uniform_v, pt.sigmoid(activation_v)), "float64"), log_w
+        return rng, bernoulli(uniform_v, pt.sigmoid(activation_v)), log_w
 
     next_rng, _, log_w = pytensor.scan(
         step, sequences=[betas[:-1], betas[1:]],

@@ -21,9 +21,14 @@ def softplus(x):
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
+def free_energies(v, W, bv, bh):
+    """F(v) per row: -v . bv - sum_j softplus(v W + bh)_j."""
+    return -np.sum(v * bv, axis=-1) - np.sum(softplus(v @ W + bh), axis=-1)
+
+
 def free_energy(v, W, bv, bh):
-    """-sum(v * bv) - sum(softplus(v W + bh)), summed over all rows."""
-    return -np.sum(v * bv) - np.sum(softplus(v @ W + bh))
+    """The free energy summed over all rows, as the CD cost uses it."""
+    return np.sum(free_energies(v, W, bv, bh))
 
 
 def reconstruction_log_likelihood(v, activation):
