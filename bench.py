@@ -199,7 +199,9 @@ def machine_header():
     """Date, CPU, versions and the BLAS PyTensor links, as markdown lines."""
     import numpy
     import pytensor
-    import rnnrbm  # noqa: F401  (sets blas__ldflags and OPENBLAS_NUM_THREADS)
+    import rnnrbm
+
+    rnnrbm.link_openblas()  # sets blas__ldflags and OPENBLAS_NUM_THREADS
 
     with open("/proc/cpuinfo") as f:
         cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")

@@ -46,8 +46,9 @@ def compile_ais(n_temperatures):
     import pytensor
     import pytensor.tensor as pt
 
-    from rnnrbm import BACKENDS, bernoulli
+    from rnnrbm import BACKENDS, bernoulli, link_openblas
 
+    link_openblas()
     W, bv, bh, v0 = pt.matrix("W"), pt.matrix("bv"), pt.matrix("bh"), pt.matrix("v0")
     rng = pytensor.shared(np.random.default_rng(), name="ais_rng")
     betas = pt.as_tensor(np.linspace(0.0, 1.0, n_temperatures + 1))

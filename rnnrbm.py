@@ -30,15 +30,22 @@ from midi.utils import midiread, midiwrite
 from numpy_rnnrbm import PARAM_NAMES
 
 
+_blas_checked = False
+
+
 def link_openblas():
     """Point PyTensor's C backend at OpenBLAS when the system has it.
 
     A pip-installed PyTensor does not find a BLAS by itself and falls back to
     slower NumPy C-API calls (13 ms instead of 7 ms per training chunk here).
-    setup.sh installs OpenBLAS; a blas__ldflags the user set wins.
+    setup.sh installs OpenBLAS; a blas__ldflags the user set wins. Called when
+    a model is built (not on import, which changes nothing); asks the compiler
+    once per process.
     """
-    if "blas__ldflags" in os.environ.get("PYTENSOR_FLAGS", ""):
+    global _blas_checked
+    if _blas_checked or "blas__ldflags" in os.environ.get("PYTENSOR_FLAGS", ""):
         return
+    _blas_checked = True
     try:
         found = subprocess.run([pytensor.config.cxx, "-print-file-name=libopenblas.so"],
                                capture_output=True, text=True).stdout.strip()
@@ -50,8 +57,6 @@ def link_openblas():
         # an epoch), and threaded sums would make a seeded run unrepeatable.
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-
-link_openblas()
 
 PITCH_RANGE = (21, 109)  # MIDI notes 21..108: the 88 keys of the piano
 FRAME_SECONDS = 0.3  # the tutorial's dt
@@ -284,6 +289,7 @@ class RnnRbm:
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {sorted(BACKENDS)}, not {backend!r}")
+        link_openblas()
         self.config = dict(n_hidden=n_hidden, n_hidden_recurrent=n_hidden_recurrent, lr=lr,
                            r=list(r), dt=dt, seed=seed, backend=backend, dtype=dtype)
         self.r = tuple(r)
