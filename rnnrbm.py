@@ -182,6 +182,7 @@ def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
     u_start, n_frames, gibbs_steps : inputs of generation (vector, int, int).
     v_t : the generated sequence (n_frames x n_visible).
     """
+    link_openblas()
     init = np.random.default_rng(seed)
     W = shared_normal(init, (n_visible, n_hidden), 0.01, dtype, "W")
     bv = shared_zeros(n_visible, dtype, "bv")
@@ -289,7 +290,6 @@ class RnnRbm:
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {sorted(BACKENDS)}, not {backend!r}")
-        link_openblas()
         self.config = dict(n_hidden=n_hidden, n_hidden_recurrent=n_hidden_recurrent, lr=lr,
                            r=list(r), dt=dt, seed=seed, backend=backend, dtype=dtype)
         self.r = tuple(r)

@@ -5,6 +5,10 @@ from pathlib import Path
 
 import pytest
 
+import rnnrbm
+
+rnnrbm.link_openblas()  # tests that compile graphs directly want BLAS too
+
 CHECKOUT = Path(__file__).resolve().parents[1]
 
 
