@@ -1,45 +1,69 @@
 #!/usr/bin/env bash
 # Fetch the Nottingham database (MIDI files) used by the RNN-RBM tutorial and
 # unpack it to DEST/Nottingham/{train,valid,test}/*.mid (DEST defaults to the
-# data/ folder next to this script). Optionally also fetch Nottingham.pickle,
-# the piano-roll version the paper's results use.
+# data/ folder next to this script). Optionally also fetch the piano-roll
+# versions of the paper's four data sets (Nottingham.pickle, "JSB Chorales.pickle",
+# MuseData.pickle, Piano-midi.de.pickle), which its results use. `--from FOLDER`
+# takes all of it from a local folder, without the network.
 #
 # Every run is atomic: files are downloaded and unpacked inside a temporary
 # folder in DEST (same filesystem, so the final `mv` is a rename) and only
 # moved into place once validated; the temporary folder is always removed.
-# The MIDI folder and the pickle are each replaced atomically, one after the other.
+# The MIDI folder and each pickle are replaced atomically, one after the other.
 # The downloaded zip is not kept: DEST/Nottingham holds everything it contains.
 set -euo pipefail
 
 prog=download.sh
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-# NOTTINGHAM_URLS / NOTTINGHAM_PICKLE_URLS (space-separated) replace the default
-# URL lists; they exist for tests, to exercise network failures without internet.
-# PYTHON picks the interpreter used to validate and unpack (default python3).
+# NOTTINGHAM_URLS (the zip's URLs) and PICKLE_BASE_URLS (folders holding the
+# pickles; each pickle is fetched from BASE/NAME), both space-separated, replace
+# the defaults; they exist for tests, to exercise network failures without
+# internet. PYTHON picks the interpreter used to validate and unpack (default python3).
 zip_urls=${NOTTINGHAM_URLS:-"http://www.iro.umontreal.ca/~lisa/deep/data/Nottingham.zip http://www-etud.iro.umontreal.ca/~boulanni/Nottingham.zip"}
-pickle_urls=${NOTTINGHAM_PICKLE_URLS:-"http://www-etud.iro.umontreal.ca/~boulanni/Nottingham.pickle"}
+pickle_bases=${PICKLE_BASE_URLS:-"http://www-etud.iro.umontreal.ca/~boulanni"}
+pickle_names=("Nottingham.pickle" "JSB Chorales.pickle" "MuseData.pickle" "Piano-midi.de.pickle")
 python=${PYTHON:-python3}
+
+# pickle_urls NAME: the default URLs of pickle NAME, one per line (spaces in
+# NAME URL-encoded).
+pickle_urls() {
+  local base bases
+  read -ra bases <<<"$pickle_bases"
+  for base in "${bases[@]}"; do printf '%s/%s\n' "$base" "${1// /%20}"; done
+}
 
 usage() {
   cat <<EOF
 Usage: $prog [options]
 
-Download the Nottingham database and unpack it to DEST/Nottingham/{train,valid,test}.
+Download the Nottingham database and unpack it to DEST/Nottingham/{train,valid,test};
+optionally also the paper's four piano-roll data sets (pickles) to DEST.
+
+Without internet, put Nottingham.zip and the four pickles in a folder and run
+  $prog --from FOLDER
+which takes everything from FOLDER and never uses the network.
 
 Options:
-  --from SOURCE         take Nottingham.zip from SOURCE (local file or URL) instead
-                        of the default URLs (env: NOTTINGHAM_ZIP)
-  --pickle              also fetch Nottingham.pickle (piano rolls) to DEST
-  --pickle-from SOURCE  take Nottingham.pickle from SOURCE (local file or URL);
-                        implies --pickle (env: NOTTINGHAM_PICKLE)
+  --from SOURCE         where to take the data from instead of the default URLs:
+                        - a folder: Nottingham.zip and the four pickles, all from
+                          that folder (implies --pickle; no network)
+                        - a local file or a URL: Nottingham.zip only
+                        (env: NOTTINGHAM_ZIP)
+  --pickle              also fetch the paper's four piano-roll data sets to DEST:
+                        Nottingham.pickle, "JSB Chorales.pickle", MuseData.pickle,
+                        Piano-midi.de.pickle
+  --pickle-from SOURCE  take Nottingham.pickle from SOURCE (local file or URL) and
+                        fetch it even without --pickle (env: NOTTINGHAM_PICKLE)
   --dest DIR            destination folder (default: $here/data)
   --force               re-fetch even if the data is already there
   -h, --help            show this help
 
-Default sources, tried in order:
-$(set -f; printf '  %s\n' $zip_urls)
-  pickle: $pickle_urls
+Default sources:
+  Nottingham.zip, tried in order:
+$(set -f; printf '    %s\n' $zip_urls)
+  pickles:
+$(for name in "${pickle_names[@]}"; do pickle_urls "$name"; done | sed 's/^/    /')
 EOF
 }
 
@@ -47,7 +71,8 @@ die() { echo "$prog: error: $*" >&2; exit 1; }
 
 zip_src=${NOTTINGHAM_ZIP:-}
 pickle_src=${NOTTINGHAM_PICKLE:-}
-want_pickle=0
+want_pickle=0  # 1: the four pickles
+pickle_from=0  # 1: --pickle-from, which wants Nottingham.pickle at least
 force=0
 dest=$here/data
 while [ $# -gt 0 ]; do
@@ -56,8 +81,8 @@ while [ $# -gt 0 ]; do
     --from=*) zip_src=${1#*=}; shift ;;
     --pickle) want_pickle=1; shift ;;
     --pickle-from) [ $# -ge 2 ] || die "--pickle-from needs a SOURCE"
-                   pickle_src=$2; want_pickle=1; shift 2 ;;
-    --pickle-from=*) pickle_src=${1#*=}; want_pickle=1; shift ;;
+                   pickle_src=$2; shift 2; pickle_from=1 ;;
+    --pickle-from=*) pickle_src=${1#*=}; shift; pickle_from=1 ;;
     --dest) [ $# -ge 2 ] || die "--dest needs a DIR"; dest=$2; shift 2 ;;
     --dest=*) dest=${1#*=}; shift ;;
     --force) force=1; shift ;;
@@ -68,11 +93,20 @@ done
 [ -n "$dest" ] || die "--dest is empty"
 target=$dest/Nottingham
 
-# The tutorial's reader globs these folders, so "present" means each holds .mid files.
+# --from FOLDER: everything from FOLDER.
+from_dir=""
+if [ -n "$zip_src" ] && [ -d "$zip_src" ]; then
+  from_dir=$zip_src
+  zip_src=$from_dir/Nottingham.zip
+  want_pickle=1
+fi
+
+# "Present" means each split folder holds MIDI files (.mid or .midi, any case).
 have_midi() {
   local split
   for split in train valid test; do
-    compgen -G "$target/$split/*.mid" >/dev/null || return 1
+    [ -n "$(find "$target/$split" -maxdepth 1 -type f \( -iname '*.mid' -o -iname '*.midi' \) \
+              -print -quit 2>/dev/null)" ] || return 1
   done
 }
 
@@ -82,14 +116,43 @@ if [ "$force" = 0 ] && have_midi; then
   need_zip=0
 elif [ "$force" = 0 ] && [ -e "$target" ]; then
   # Not written by us (our moves are atomic), so don't overwrite it silently.
-  die "$target exists but lacks train/valid/test .mid files; remove it or use --force"
+  die "$target exists but lacks train/valid/test MIDI files; remove it or use --force"
 fi
-need_pickle=$want_pickle
-if [ "$want_pickle" = 1 ] && [ "$force" = 0 ] && [ -f "$dest/Nottingham.pickle" ]; then
-  echo "$prog: $dest/Nottingham.pickle already there (use --force to re-fetch)"
-  need_pickle=0
+if [ "$want_pickle" = 1 ]; then wanted=("${pickle_names[@]}")
+elif [ "$pickle_from" = 1 ]; then wanted=(Nottingham.pickle)
+else wanted=()
 fi
-[ "$need_zip" = 1 ] || [ "$need_pickle" = 1 ] || exit 0
+needed=()  # the wanted pickles not yet in DEST (all of them with --force)
+for name in "${wanted[@]}"; do
+  if [ "$force" = 0 ] && [ -f "$dest/$name" ]; then
+    echo "$prog: $dest/$name already there (use --force to re-fetch)"
+  else
+    needed+=("$name")
+  fi
+done
+[ "$need_zip" = 1 ] || [ "${#needed[@]}" -gt 0 ] || exit 0
+
+# pickle_sources NAME: where to take pickle NAME from, one source per line.
+pickle_sources() {
+  if [ "$1" = Nottingham.pickle ] && [ -n "$pickle_src" ]; then echo "$pickle_src"
+  elif [ -n "$from_dir" ]; then echo "$from_dir/$1"
+  else pickle_urls "$1"
+  fi
+}
+
+# With --from FOLDER, check that FOLDER has every file to take from it before
+# fetching any.
+if [ -n "$from_dir" ]; then
+  missing=()
+  if [ "$need_zip" = 1 ]; then [ -f "$zip_src" ] || missing+=(Nottingham.zip); fi
+  for name in "${needed[@]}"; do
+    if [ "$(pickle_sources "$name")" = "$from_dir/$name" ] && [ ! -f "$from_dir/$name" ]; then
+      missing+=("$name")
+    fi
+  done
+  [ "${#missing[@]}" = 0 ] || die "$from_dir lacks $(printf '"%s" ' "${missing[@]}")(--from FOLDER takes" \
+    "Nottingham.zip and the four pickles from FOLDER; --from FOLDER/Nottingham.zip takes the MIDI files alone)"
+fi
 
 command -v "$python" >/dev/null 2>&1 || die "$python not found (it checks and unpacks the files)"
 mkdir -p "$dest" || die "cannot create destination folder $dest"
@@ -131,9 +194,10 @@ fetch() {
   return 1
 }
 
-# check_zip ZIP: check ZIP is an intact archive with Nottingham/{train,valid,
-# test}/*.mid and extract its Nottingham/ folder into $work/unpacked. Python's
-# zipfile, since unzip is often missing while python3 is always there.
+# check_zip ZIP: check ZIP is an intact archive with MIDI files in each of
+# Nottingham/{train,valid,test}/ and extract its Nottingham/ folder into
+# $work/unpacked. Python's zipfile, since unzip is often missing while python3
+# is always there.
 check_zip() {
   "$python" - "$1" "$work/unpacked" <<'PY'
 import sys, zipfile
@@ -143,12 +207,13 @@ try:
         bad = z.testzip()  # reads every member and checks its CRC
         if bad is not None:
             sys.exit(f"not a valid zip archive (corrupt member {bad})")
-        counts = {s: sum(1 for n in z.namelist()
-                         if n.startswith(f"Nottingham/{s}/") and n.lower().endswith(".mid"))
+        counts = {s: sum(1 for n in z.namelist() if n.startswith(f"Nottingham/{s}/")
+                         and n.lower().endswith((".mid", ".midi")))
                   for s in ("train", "valid", "test")}
         missing = [s for s, c in counts.items() if c == 0]
         if missing:
-            sys.exit("no .mid files in " + ", ".join(f"Nottingham/{s}/" for s in missing))
+            sys.exit("no MIDI files (.mid, .midi) in "
+                     + ", ".join(f"Nottingham/{s}/" for s in missing))
         # Only the Nottingham/ tree (skips e.g. __MACOSX/); extractall
         # neutralises absolute paths and '..' in member names.
         z.extractall(out, [n for n in z.namelist() if n.startswith("Nottingham/")])
@@ -211,10 +276,11 @@ if [ "$need_zip" = 1 ]; then
   echo "$prog: Nottingham MIDI files ($summary) in $target"
 fi
 
-if [ "$need_pickle" = 1 ]; then
-  if [ -n "$pickle_src" ]; then set -- "$pickle_src"; else set -f; set -- $pickle_urls; set +f; fi
-  obtain Nottingham.pickle check_pickle "$@" \
-    || die "could not get a valid Nottingham.pickle from: $*"
-  mv -f "$work/Nottingham.pickle" "$dest/Nottingham.pickle"
-  echo "$prog: Nottingham.pickle ($summary sequences) in $dest"
-fi
+for name in "${needed[@]}"; do
+  sources=()
+  while IFS= read -r source; do sources+=("$source"); done < <(pickle_sources "$name")
+  set -- "${sources[@]}"
+  obtain "$name" check_pickle "$@" || die "could not get a valid $name from: $*"
+  mv -f "$work/$name" "$dest/$name"
+  echo "$prog: $name ($summary sequences) in $dest"
+done

@@ -1,5 +1,5 @@
-"""Piano-roll MIDI reading and writing (see `midi.utils`), built on mido."""
+"""Piano-roll MIDI reading and writing, and finding MIDI files (see `midi.utils`)."""
 
-from .utils import MidiRead, MidiReadError, midiread, midiwrite
+from .utils import MidiRead, MidiReadError, midi_files, midiread, midiwrite
 
-__all__ = ["MidiRead", "MidiReadError", "midiread", "midiwrite"]
+__all__ = ["MidiRead", "MidiReadError", "midi_files", "midiread", "midiwrite"]

@@ -11,7 +11,9 @@ not the binary float nearest to it. A note that starts or ends on a frame
 boundary therefore stays on it; naive float seconds would move some boundaries
 by one frame and break write-then-read round trips.
 
-Built on mido (MIT licence).
+Files are read and written with mido (MIT licence). Reading is lenient (see
+`_load`): meta events mido cannot decode are skipped, data bytes above 127
+clipped, and a file that cannot be read gets a one-line reason.
 """
 
 import itertools
@@ -20,6 +22,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 
 import mido
 import numpy as np
@@ -38,6 +41,9 @@ TICKS_PER_BEAT = 480
 VELOCITY = 64
 """Velocity of written notes: the MIDI default for keyboards without velocity sensing."""
 
+MIDI_SUFFIXES = (".mid", ".midi")
+"""File name suffixes of MIDI files, compared in lower case (.MID and .Midi count too)."""
+
 
 class MidiReadError(ValueError):
     """A file that cannot be read as a piano roll. The message names the file."""
@@ -52,6 +58,18 @@ class MidiRead:
     """
 
     piano_roll: np.ndarray
+
+
+def midi_files(folder):
+    """Return the sorted paths (``pathlib.Path``) of the MIDI files in ``folder``.
+
+    A MIDI file is a regular file whose suffix is one of `MIDI_SUFFIXES` in any
+    case: ``a.mid``, ``B.MID``, ``c.midi`` and ``d.MIDI`` all count. Sub-folders
+    are not searched. Raises OSError (naming the folder) if ``folder`` cannot
+    be listed, e.g. because it does not exist.
+    """
+    return sorted(path for path in Path(folder).iterdir()
+                  if path.suffix.lower() in MIDI_SUFFIXES and path.is_file())
 
 
 def _exact_dt(dt):
@@ -71,9 +89,9 @@ def _lenient_build_meta_message(meta_type, data, delta=0):
 
     mido raises KeyError, IndexError or KeySignatureError for meta events with
     out-of-range or missing fields (a key signature with 20 sharps, a 2-byte
-    tempo). No meta event but set_tempo matters for a piano roll, so such an
-    event is kept undecoded instead of failing the whole file; a malformed
-    set_tempo is thereby ignored.
+    tempo), and has no option to skip them (mido issue #187). No meta event but
+    set_tempo matters for a piano roll, so such an event is kept undecoded
+    instead of failing the whole file; a malformed set_tempo is thereby ignored.
     """
     try:
         return mido_meta.build_meta_message(meta_type, data, delta)
@@ -89,8 +107,11 @@ def _lenient_meta_messages():
     """Make mido's file reader use `_lenient_build_meta_message` inside the block.
 
     mido has no option for this, so the module global its track reader calls
-    is swapped for the duration of the block only (under a lock, so threads
-    cannot interleave the swap and restore); mido behaves as usual elsewhere.
+    (``mido.midifiles.midifiles.build_meta_message``, not public API) is swapped
+    for the duration of the block only (under a lock, so threads cannot
+    interleave the swap and restore); mido behaves as usual elsewhere. As this
+    relies on a mido internal, requirements.txt pins mido to the releases the
+    tests run with (.ci/run tests the lowest and the newest).
     """
     with _lenient_meta_lock:
         original = mido_midifiles.build_meta_message
@@ -101,24 +122,99 @@ def _lenient_meta_messages():
             mido_midifiles.build_meta_message = original
 
 
-def _load(filename):
-    """Return the parsed ``mido.MidiFile``, or raise MidiReadError naming the file.
+HEADER_BYTES = 14
+"""Length of a MIDI file's header chunk: "MThd", length 6, format, tracks, division."""
 
-    ``clip=True`` makes mido clamp data bytes above 127 to 127 instead of
-    rejecting the file. Every failure (missing file, not MIDI, truncated, bad
-    event) becomes a MidiReadError, so callers need to catch only that.
+
+def _chunk_problem(data):
+    """Return what is wrong with the chunks of the MIDI file ``data``, or None.
+
+    Only the chunk structure is checked, not the events inside tracks (those
+    are mido's to read): the header chunk ("MThd", a length of at least 6 and
+    that many bytes), then for each track the header announces an 8-byte chunk
+    header ("MTrk" and a length) and as many bytes as it declares. Used to say
+    why mido could not read a file, as mido reports a truncated one as a bare
+    EOFError.
+    """
+    if not data:
+        return "empty file (0 bytes), not a MIDI file"
+    if data[:4] != b"MThd"[:len(data)]:
+        return "not a MIDI file (it does not start with MThd)"
+    header_end = HEADER_BYTES if len(data) < 8 else 8 + int.from_bytes(data[4:8], "big")
+    if len(data) < header_end:
+        return (f"truncated: the file ends inside the MIDI header "
+                f"({len(data)} of {header_end} bytes)")
+    if header_end < HEADER_BYTES:
+        return f"corrupt MIDI header (length {header_end - 8}, at least 6 expected)"
+
+    tracks, pos = int.from_bytes(data[10:12], "big"), header_end
+    for number in range(1, tracks + 1):
+        where = f"track {number} of {tracks}"
+        if pos >= len(data):
+            return f"truncated: the file ends before {where}"
+        if len(data) < pos + 8:
+            return f"truncated: the file ends inside {where}, in its chunk header"
+        if data[pos:pos + 4] != b"MTrk":
+            return f"corrupt: {where} does not start with MTrk (byte {pos})"
+        start, pos = pos + 8, pos + 8 + int.from_bytes(data[pos + 4:pos + 8], "big")
+        if pos > len(data):
+            return (f"truncated: the file ends inside {where} "
+                    f"({len(data) - start} of its {pos - start} bytes)")
+    return None
+
+
+def _read_error(filename, err):
+    """Return the MidiReadError saying why mido failed to read ``filename`` with ``err``.
+
+    A file that cannot be read at all gets the operating system's reason, one
+    whose chunks are wrong `_chunk_problem`'s. Otherwise mido failed on an
+    event inside a track, and the message is mido's (with an EOFError, which
+    has none, an event ran past the end of its track).
+    """
+    try:
+        data = Path(filename).read_bytes()
+    except OSError as os_err:
+        return MidiReadError(f"cannot read MIDI file {filename}: {os_err.strerror or os_err}")
+    problem = _chunk_problem(data)
+    if problem is None:
+        if isinstance(err, EOFError):
+            problem = "corrupt: an event runs past the end of its track"
+        elif type(err) is OSError and str(err):  # mido's messages for bad bytes
+            problem = f"corrupt: {err}"
+        else:
+            problem = f"corrupt: {type(err).__name__}" + (f": {err}" if str(err) else "")
+    return MidiReadError(f"{filename}: {problem}")
+
+
+def _load(filename):
+    """Return the parsed ``mido.MidiFile`` of a format 0 or 1 MIDI file.
+
+    Read by mido with ``clip=True`` (data bytes above 127 become 127 instead
+    of failing the file) and with meta events it cannot decode kept undecoded
+    (`_lenient_meta_messages`).
+
+    Raises MidiReadError naming the file and saying what is wrong: it cannot
+    be read, is empty, is not a MIDI file, ends inside its header or inside a
+    track, has a corrupt chunk or event, uses SMPTE timing or a format other
+    than 0 and 1.
     """
     try:
         with _lenient_meta_messages():
-            return mido.MidiFile(filename, clip=True)
+            midi_file = mido.MidiFile(filename, clip=True)
     except Exception as err:  # mido signals bad input with many exception types
-        raise MidiReadError(
-            f"cannot read MIDI file {filename}: {type(err).__name__}: {err}"
-        ) from err
+        raise _read_error(filename, err) from err
+    if midi_file.type not in (0, 1):
+        raise MidiReadError(f"{filename}: MIDI format {midi_file.type} is not supported "
+                            "(only 0 and 1)")
+    if midi_file.ticks_per_beat < 0:  # the header's division field is signed; < 0 is SMPTE
+        raise MidiReadError(f"{filename}: SMPTE time division is not supported")
+    if midi_file.ticks_per_beat == 0:
+        raise MidiReadError(f"{filename}: corrupt MIDI header (0 ticks per beat)")
+    return midi_file
 
 
-def _notes(midi_file, filename):
-    """Return ``[(pitch, start, end), ...]`` for every closed note of the file.
+def _notes(midi_file):
+    """Return ``[(pitch, start, end), ...]`` for every closed note of a `_load`ed file.
 
     Times are exact Fractions of seconds. All tracks are merged by absolute
     tick (at equal ticks, earlier tracks first and file order within a track)
@@ -134,12 +230,6 @@ def _notes(midi_file, filename):
     reproduces its Nottingham piano rolls: pairing note_offs with older open
     notes instead (a stack per pitch) sets about 2 % more cells.
     """
-    if midi_file.type not in (0, 1):
-        raise MidiReadError(f"{filename}: MIDI format {midi_file.type} is not supported")
-    ticks_per_beat = midi_file.ticks_per_beat
-    if ticks_per_beat <= 0:  # the header's division field is signed; < 0 is SMPTE
-        raise MidiReadError(f"{filename}: SMPTE time division is not supported")
-
     events = []
     for track in midi_file.tracks:
         tick = 0
@@ -149,6 +239,7 @@ def _notes(midi_file, filename):
     events.sort(key=lambda event: event[0])  # stable sort keeps the order above
 
     seconds, last_tick, tempo = Fraction(0), 0, DEFAULT_TEMPO
+    ticks_per_beat = midi_file.ticks_per_beat
     sounding = {}  # pitch -> start time of its most recent note, while open
     notes = []
     for tick, message in events:
@@ -179,7 +270,7 @@ def midiread(filename, r=(21, 109), dt=0.2):
     has no note in ``r``.
     """
     frame = _exact_dt(dt)
-    notes = [note for note in _notes(_load(filename), filename) if r[0] <= note[0] < r[1]]
+    notes = [note for note in _notes(_load(filename)) if r[0] <= note[0] < r[1]]
     frames = math.ceil(max((end for _, _, end in notes), default=0) / frame)
     if frames == 0:
         raise MidiReadError(f"{filename}: no notes with pitch in range {r[0]}..{r[1] - 1}")

@@ -17,22 +17,34 @@ SCRIPT = REPO / "download.sh"
 SHARED = REPO.parent / "shared" / "data"
 ZIP = SHARED / "Nottingham.zip"
 PICKLE = SHARED / "Nottingham.pickle"
+PICKLES = ["Nottingham.pickle", "JSB Chorales.pickle", "MuseData.pickle", "Piano-midi.de.pickle"]
+PICKLE_COUNTS = {"Nottingham.pickle": "694 train, 173 valid, 170 test",
+                 "JSB Chorales.pickle": "229 train, 76 valid, 77 test",
+                 "MuseData.pickle": "524 train, 135 valid, 124 test",
+                 "Piano-midi.de.pickle": "87 train, 12 valid, 25 test"}
 COUNTS = {"train": 694, "valid": 173, "test": 170}
 BASH = shutil.which("bash")
 # Port 9 (discard) on localhost: nothing listens, so connections are refused at once.
 REFUSED = "http://127.0.0.1:9/Nottingham.zip"
 
 pytestmark = pytest.mark.skipif(
-    not (ZIP.is_file() and PICKLE.is_file()), reason=f"shared data missing in {SHARED}"
+    not (ZIP.is_file() and all((SHARED / name).is_file() for name in PICKLES)),
+    reason=f"shared data missing in {SHARED}"
 )
+
+
+def clean_env():
+    """The environment without download.sh's own variables."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("NOTTINGHAM_") and k != "PICKLE_BASE_URLS"}
 
 
 def run(*args, env=None, cwd=None, timeout=60):
     """Run download.sh; default URLs point at a refused port so no test uses the internet."""
-    e = {k: v for k, v in os.environ.items() if not k.startswith("NOTTINGHAM_")}
+    e = clean_env()
     e["LC_ALL"] = "C"  # untranslated curl/wget messages
     e["NOTTINGHAM_URLS"] = f"{REFUSED} {REFUSED}?mirror"
-    e["NOTTINGHAM_PICKLE_URLS"] = "http://127.0.0.1:9/Nottingham.pickle"
+    e["PICKLE_BASE_URLS"] = "http://127.0.0.1:9"
     e.update(env or {})
     return subprocess.run(
         [BASH, str(SCRIPT), *map(str, args)],
@@ -83,11 +95,15 @@ def test_help_lists_options_and_default_sources():
     r = subprocess.run([BASH, str(SCRIPT), "--help"], capture_output=True, text=True)
     assert r.returncode == 0
     for word in ("--from", "--pickle", "--pickle-from", "--dest", "--force",
+                 "download.sh --from FOLDER", "never uses the network",
                  "http://www.iro.umontreal.ca/~lisa/deep/data/Nottingham.zip",
                  "http://www-etud.iro.umontreal.ca/~boulanni/Nottingham.zip",
                  "http://www-etud.iro.umontreal.ca/~boulanni/Nottingham.pickle",
+                 "http://www-etud.iro.umontreal.ca/~boulanni/JSB%20Chorales.pickle",
+                 "http://www-etud.iro.umontreal.ca/~boulanni/MuseData.pickle",
+                 "http://www-etud.iro.umontreal.ca/~boulanni/Piano-midi.de.pickle",
                  str(REPO / "data")):
-        assert word in r.stdout
+        assert word in r.stdout, word
 
 
 def test_unknown_option_fails():
@@ -193,8 +209,9 @@ def _missing_test_split(path):
     (_truncated, "not a valid zip archive"),
     (_text, "not a valid zip archive"),
     (_corrupt_member, "not a valid zip archive"),
-    (_no_nottingham_folder, "no .mid files in Nottingham/train/, Nottingham/valid/, Nottingham/test/"),
-    (_missing_test_split, "no .mid files in Nottingham/test/"),
+    (_no_nottingham_folder,
+     "no MIDI files (.mid, .midi) in Nottingham/train/, Nottingham/valid/, Nottingham/test/"),
+    (_missing_test_split, "no MIDI files (.mid, .midi) in Nottingham/test/"),
 ], ids=["truncated", "text", "corrupt-member", "no-nottingham", "no-test-split"])
 def test_broken_archive_fails_cleanly(tmp_path, make, reason):
     bad = tmp_path / "Nottingham.zip"
@@ -249,7 +266,7 @@ def test_interrupted_download_leaves_nothing(tmp_path):
         srv.listen(5)
         url = f"http://127.0.0.1:{srv.getsockname()[1]}/Nottingham.zip"
         dest = tmp_path / "data"
-        e = {k: v for k, v in os.environ.items() if not k.startswith("NOTTINGHAM_")}
+        e = clean_env()
         p = subprocess.Popen([BASH, str(SCRIPT), "--dest", str(dest), "--from", url],
                              env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              start_new_session=True)
@@ -287,11 +304,16 @@ def test_pickle_from_local_file(tmp_path):
 
 def test_pickle_env_var_needs_pickle_flag(tmp_path):
     dest = tmp_path / "data"
-    env = {"NOTTINGHAM_PICKLE": str(PICKLE)}
+    other = tmp_path / "other.pickle"  # a valid pickle told apart from the shared one
+    other.write_bytes(pickle.dumps({"train": [[[60]]], "valid": [[[62]]], "test": [[[64]]]}))
+    env = {"NOTTINGHAM_PICKLE": str(other)}
     assert run("--dest", dest, "--from", ZIP, env=env).returncode == 0
     assert not (dest / "Nottingham.pickle").exists()
-    assert run("--dest", dest, "--pickle", env=env).returncode == 0
-    assert (dest / "Nottingham.pickle").read_bytes() == PICKLE.read_bytes()
+    # With --pickle: Nottingham.pickle from the variable, the others from the folder.
+    r = run("--dest", dest, "--from", SHARED, "--pickle", env=env)
+    assert r.returncode == 0, r.stderr
+    assert (dest / "Nottingham.pickle").read_bytes() == other.read_bytes()
+    assert (dest / "MuseData.pickle").read_bytes() == (SHARED / "MuseData.pickle").read_bytes()
 
 
 class _Evil:
@@ -335,3 +357,80 @@ def test_pickle_no_network(tmp_path):
     assert "http://127.0.0.1:9/Nottingham.pickle" in r.stderr
     assert "could not get a valid Nottingham.pickle" in r.stderr
     assert not (dest / "Nottingham.pickle").exists() and leftovers(dest) == []
+
+
+# --- Everything from a local folder; the other three pickles ---
+
+def test_from_folder_takes_everything_without_network(tmp_path, fake_path):
+    # No curl, no wget: the network cannot be used. The destination has a space.
+    dest = tmp_path / "my data"
+    r = run("--dest", dest, "--from", SHARED, env={"PATH": fake_path("curl", "wget")})
+    assert r.returncode == 0, r.stderr
+    assert "http" not in r.stdout + r.stderr
+    assert mid_counts(dest) == COUNTS
+    assert sorted(p.name for p in dest.iterdir()) == sorted(PICKLES + ["Nottingham"])
+    for name in PICKLES:
+        assert (dest / name).read_bytes() == (SHARED / name).read_bytes(), name
+        assert f"{name} ({PICKLE_COUNTS[name]} sequences)" in r.stdout
+    # Second run: everything already there; nothing is fetched, even from an empty folder.
+    before = snapshot(dest)
+    (tmp_path / "empty").mkdir()
+    r = run("--dest", dest, "--from", tmp_path / "empty")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("already") == 5 and snapshot(dest) == before
+
+
+def test_from_folder_lacking_files_fails_before_fetching_any(tmp_path):
+    source = tmp_path / "local copy"
+    source.mkdir()
+    for name in ["Nottingham.zip", "JSB Chorales.pickle"]:
+        shutil.copy(SHARED / name, source / name)
+    dest = tmp_path / "data"
+    r = run("--dest", dest, "--from", source)
+    assert_clean_failure(r, dest, f'{source} lacks "Nottingham.pickle" "MuseData.pickle" '
+                                  '"Piano-midi.de.pickle"', "--from FOLDER/Nottingham.zip")
+    assert not dest.exists() and "fetching" not in r.stdout
+
+
+def test_from_folder_with_force_refetches_everything(tmp_path):
+    dest = tmp_path / "data"
+    assert run("--dest", dest, "--from", SHARED).returncode == 0
+    (dest / "MuseData.pickle").unlink()
+    (dest / "JSB Chorales.pickle").write_bytes(b"stale")
+    r = run("--dest", dest, "--from", SHARED, "--force")
+    assert r.returncode == 0, r.stderr
+    for name in PICKLES:
+        assert (dest / name).read_bytes() == (SHARED / name).read_bytes(), name
+    assert leftovers(dest) == []
+
+
+def test_pickle_fetches_all_four_from_the_default_urls(tmp_path):
+    # The second base URL serves the shared folder: "JSB Chorales.pickle" is
+    # found only if its URL encodes the space.
+    dest = tmp_path / "data"
+    r = run("--dest", dest, "--from", ZIP, "--pickle",
+            env={"PICKLE_BASE_URLS": f"http://127.0.0.1:9 file://{SHARED}"})
+    if "download of file://" in r.stderr:
+        pytest.skip("downloader cannot read file:// URLs")
+    assert r.returncode == 0, r.stderr
+    assert f"fetching file://{SHARED}/JSB%20Chorales.pickle" in r.stdout
+    for name in PICKLES:
+        assert f"download of http://127.0.0.1:9/{name.replace(' ', '%20')} failed" in r.stderr
+        assert (dest / name).read_bytes() == (SHARED / name).read_bytes(), name
+    assert leftovers(dest) == []
+
+
+def test_failed_pickle_keeps_those_fetched_before_it(tmp_path):
+    # Only Nottingham.pickle is served: it is installed, JSB Chorales fails, and
+    # the run stops there with an error naming it.
+    served = tmp_path / "served"
+    served.mkdir()
+    shutil.copy(PICKLE, served / "Nottingham.pickle")
+    dest = tmp_path / "data"
+    r = run("--dest", dest, "--from", ZIP, "--pickle", env={"PICKLE_BASE_URLS": f"file://{served}"})
+    if "download of file://" in r.stderr and "Nottingham.pickle (" not in r.stdout:
+        pytest.skip("downloader cannot read file:// URLs")
+    assert r.returncode != 0
+    assert "download.sh: error: could not get a valid JSB Chorales.pickle" in r.stderr
+    assert sorted(p.name for p in dest.iterdir()) == ["Nottingham", "Nottingham.pickle"]
+    assert leftovers(dest) == []

@@ -13,7 +13,7 @@ import mido
 import numpy as np
 import pytest
 
-from midi.utils import MAX_TEMPO, VELOCITY, MidiReadError, midiread, midiwrite
+from midi.utils import MAX_TEMPO, VELOCITY, MidiReadError, midi_files, midiread, midiwrite
 
 R = (21, 109)
 
@@ -240,35 +240,132 @@ def test_meta_events_mido_cannot_decode_are_skipped(tmp_path, meta):
     assert mido.midifiles.midifiles.build_meta_message is mido.midifiles.meta.build_meta_message
 
 
+def test_running_status_survives_meta_events(tmp_path):
+    # A sysex, note_on 60 at 0, a marker, then a running-status note_on 60 with
+    # velocity 0 after 576 ticks: note 60 from 0 to 0.6 s. (mido keeps running
+    # status across meta events but not across a sysex, which the MIDI file
+    # spec says cancels it, so running status right after a sysex is not read.)
+    body = (bytes([0x00, 0xF0, 0x02, 0x7E, 0xF7, 0x00, 0x90, 60, 64, 0x00, 0xFF, 0x06, 0x01, 0x41,
+                   0x84, 0x40, 60, 0]) + END_OF_TRACK)
+    assert cells(read(raw_midi(tmp_path / "t.mid", body))) == {60: [0, 1]}
+
+
+def test_set_tempo_longer_than_three_bytes_uses_the_first_three(tmp_path):
+    # 0x03D090 = 250000 us per beat: 576 ticks are 0.3 s, one frame (0.6 s at 500000).
+    meta = bytes([0x00, 0xFF, 0x51, 0x04, 0x03, 0xD0, 0x90, 0x00])
+    body = meta + bytes([0x00, 0x90, 60, 64, 0x84, 0x40, 0x80, 60, 0]) + END_OF_TRACK
+    assert read(raw_midi(tmp_path / "t.mid", body)).shape == (1, 88)
+
+
 # --- Files that cannot be read ---
 
-def valid_file_bytes(tmp_path):
-    return save(tmp_path / "valid.mid", track((0, on(60)), (288, off(60)))).read_bytes()
+VALID_FILE_BYTES = (b"MThd" + struct.pack(">IHH", 6, 0, 1) + b"\x01\xe0"
+                    + b"MTrk" + struct.pack(">I", len(NOTE_0_TO_0_6_S)) + NOTE_0_TO_0_6_S)
 
 
-@pytest.mark.parametrize("case", [
-    "text", "truncated", "empty", "no_notes", "only_notes_outside_range",
-    "smpte_division", "format_2", "missing"])
-def test_unreadable_files_raise_midi_read_error_naming_the_file(tmp_path, case):
-    path = tmp_path / f"bad_{case}.mid"
-    if case == "text":
-        path.write_text("This is not a MIDI file.\n" * 10)
-    elif case == "truncated":
-        path.write_bytes(valid_file_bytes(tmp_path)[:30])
-    elif case == "empty":
-        path.write_bytes(b"")
-    elif case == "no_notes":
-        save(path, track((0, tempo(400_000)), (960, mido.MetaMessage("marker", text="x"))))
-    elif case == "only_notes_outside_range":
-        save(path, track((0, on(10)), (0, on(120)), (288, off(10)), (288, off(120))))
-    elif case == "smpte_division":  # -25 frames per second, 40 ticks per frame
-        raw_midi(path, NOTE_0_TO_0_6_S, division=bytes([0xE7, 40]))
-    elif case == "format_2":
-        raw_midi(path, NOTE_0_TO_0_6_S, file_type=2)
+def test_valid_file_bytes_are_valid(tmp_path):
+    (tmp_path / "valid.mid").write_bytes(VALID_FILE_BYTES)
+    assert cells(read(tmp_path / "valid.mid")) == {60: [0, 1]}
+
+
+def two_track_header_one_track():
+    """A header announcing two tracks, followed by only one."""
+    return VALID_FILE_BYTES[:10] + struct.pack(">H", 2) + VALID_FILE_BYTES[12:]
+
+
+def track_with(body):
+    """The valid file's header and one track chunk holding ``body``."""
+    return VALID_FILE_BYTES[:14] + b"MTrk" + struct.pack(">I", len(body)) + body
+
+
+UNREADABLE = [
+    ("text", lambda path: path.write_text("This is not a MIDI file.\n" * 10),
+     "not a MIDI file (it does not start with MThd)"),
+    ("empty", lambda path: path.write_bytes(b""), "empty file (0 bytes), not a MIDI file"),
+    ("header_cut", lambda path: path.write_bytes(VALID_FILE_BYTES[:10]),
+     "truncated: the file ends inside the MIDI header (10 of 14 bytes)"),
+    ("prefix_of_header", lambda path: path.write_bytes(b"MTh"),
+     "truncated: the file ends inside the MIDI header (3 of 14 bytes)"),
+    ("long_header_cut", lambda path: path.write_bytes(VALID_FILE_BYTES[:4] + struct.pack(">I", 8)
+                                                      + VALID_FILE_BYTES[8:14]),
+     "truncated: the file ends inside the MIDI header (14 of 16 bytes)"),
+    ("short_header", lambda path: path.write_bytes(VALID_FILE_BYTES[:4] + struct.pack(">I", 4)
+                                                   + VALID_FILE_BYTES[8:]),
+     "corrupt MIDI header (length 4, at least 6 expected)"),
+    ("track_header_cut", lambda path: path.write_bytes(VALID_FILE_BYTES[:18]),
+     "truncated: the file ends inside track 1 of 1, in its chunk header"),
+    ("track_cut", lambda path: path.write_bytes(VALID_FILE_BYTES[:30]),
+     "truncated: the file ends inside track 1 of 1 (8 of its 13 bytes)"),
+    ("track_missing", lambda path: path.write_bytes(two_track_header_one_track()),
+     "truncated: the file ends before track 2 of 2"),
+    ("not_a_track", lambda path: path.write_bytes(VALID_FILE_BYTES[:14] + b"RIFF" + bytes(20)),
+     "corrupt: track 1 of 1 does not start with MTrk (byte 14)"),
+    ("event_past_track_end", lambda path: path.write_bytes(track_with(bytes([0x00, 0x90, 60]))),
+     "corrupt: an event runs past the end of its track"),
+    ("meta_past_track_end", lambda path: path.write_bytes(track_with(bytes([0x00, 0xFF, 0x01, 9, 65]))),
+     "corrupt: an event runs past the end of its track"),
+    ("no_running_status", lambda path: path.write_bytes(track_with(bytes([0x00, 60, 64]))),
+     "corrupt: running status without last_status"),  # mido's message
+    ("system_common", lambda path: path.write_bytes(track_with(bytes([0x00, 0xF4]))),
+     "corrupt: undefined status byte 0xf4"),  # mido's message
+    ("smpte_division", lambda path: raw_midi(path, NOTE_0_TO_0_6_S, division=bytes([0xE7, 40])),
+     "SMPTE time division is not supported"),  # -25 frames per second, 40 ticks per frame
+    ("zero_division", lambda path: raw_midi(path, NOTE_0_TO_0_6_S, division=bytes(2)),
+     "corrupt MIDI header (0 ticks per beat)"),
+    ("format_2", lambda path: raw_midi(path, NOTE_0_TO_0_6_S, file_type=2),
+     "MIDI format 2 is not supported (only 0 and 1)"),
+    ("no_notes", lambda path: save(path, track((0, tempo(400_000)),
+                                               (960, mido.MetaMessage("marker", text="x")))),
+     "no notes with pitch in range 21..108"),
+    ("only_notes_outside_range", lambda path: save(path, track(
+        (0, on(10)), (0, on(120)), (288, off(10)), (288, off(120)))),
+     "no notes with pitch in range 21..108"),
+    ("missing", lambda path: None, "cannot read MIDI file"),
+    ("folder", lambda path: path.mkdir(), "cannot read MIDI file"),
+]
+
+
+@pytest.mark.parametrize("case, make, reason", UNREADABLE, ids=[case for case, _, _ in UNREADABLE])
+def test_unreadable_files_raise_midi_read_error_naming_the_file(tmp_path, case, make, reason):
+    path = tmp_path / f"bad {case}.mid"
+    make(path)
     with pytest.raises(MidiReadError) as raised:
         midiread(path)
+    message = str(raised.value)
     assert type(raised.value) is MidiReadError and isinstance(raised.value, ValueError)
-    assert path.name in str(raised.value)
+    assert str(path) in message and reason in message and "\n" not in message
+
+
+# --- Finding MIDI files ---
+
+def test_midi_files_finds_every_suffix_case_sorted(tmp_path):
+    for name in ["b.MID", "a.mid", "c.midi", "d.MIDI", "e.Mid", "notes.txt", "f.mid.bak",
+                 "midi", "g.kar"]:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "folder.mid").mkdir()  # a folder is not a file
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "h.mid").write_bytes(b"x")  # sub-folders are not searched
+    found = midi_files(tmp_path)
+    assert found == sorted(found)
+    assert [path.name for path in found] == ["a.mid", "b.MID", "c.midi", "d.MIDI", "e.Mid"]
+    assert all(path.parent == tmp_path for path in found)
+    assert midi_files(str(tmp_path)) == found  # a str folder works too
+
+
+def test_midi_files_of_a_folder_without_midi_files_is_empty(tmp_path):
+    (tmp_path / "readme.txt").write_bytes(b"x")
+    assert midi_files(tmp_path) == []
+
+
+def test_midi_files_of_a_missing_folder_names_it(tmp_path):
+    with pytest.raises(OSError, match="nowhere"):
+        midi_files(tmp_path / "nowhere")
+
+
+def test_midi_files_finds_the_nottingham_files(nottingham_dir):
+    assert [path.name for path in midi_files(nottingham_dir / "test")] == \
+        sorted(path.name for path in (nottingham_dir / "test").glob("*.mid"))
+    assert len(midi_files(nottingham_dir / "test")) == 170
 
 
 # --- Writing ---
