@@ -4,14 +4,26 @@ Prints the machine and library versions, then a markdown table with one row
 per configuration (backend x dtype) and a last row for the NumPy reference:
 
 train ms/chunk : median over `repeats` passes of the mean time of one
-    `train_function` call, on the first `chunks` chunks of the Nottingham
-    training split (songs in sorted file order, each cut into consecutive
-    100-frame slices as `RnnRbm.train` does, cast to the dtype per call),
-    after `warmup` calls. (Sizes: DEFAULTS and QUICK below.)
-vs NumPy : NumPy's train ms/chunk / this row's: numpy_rnnrbm.train_step
-    (float64) timed the same way, on the same chunks, in the same run.
+    `train_function` call, on the first `chunks` full 100-frame chunks of the
+    Nottingham training split (songs in sorted file order, each cut into
+    consecutive 100-frame slices as `RnnRbm.train` does, its shorter last
+    slice left out; cast to the dtype per call), after `warmup` calls.
+    (Sizes: DEFAULTS and QUICK below.)
+vs NumPy : numpy_rnnrbm.train_step's (float64) ms/chunk / this row's, both
+    timed in the same process on the same chunks, their passes alternating,
+    so that load from elsewhere affects both alike. The reference row's own
+    figure comes from a process of its own.
 generate s : median of `generate_calls` calls of `generate_function` (200
     frames, 25 Gibbs steps each) after one warm-up call.
+AIS min : minutes that `evaluate` would take for the Nottingham test split
+    (44,463 frames) with 100 chains x 1,000 temperatures on 2 processes, from
+    the seconds of AIS (ais_log_partition, the row's dtype; the C kernel
+    whatever the backend, so only for C rows) on AIS_FRAMES frames spread
+    over the split, of the committed model results/paper-nottingham, on one
+    core. Under the table: the float32 estimate of the mean log-likelihood
+    per frame on those frames minus the float64 one (each dtype draws its own
+    uniforms, so this is mostly AIS noise; tests/test_gibbs.py compares the
+    two on the same draws).
 import s : `import rnnrbm` (which imports PyTensor) in a fresh process; it is
     NOT included in the compile times.
 compile s cold / warm : constructing `RnnRbm(...)` and calling its train and
@@ -30,7 +42,6 @@ cache or memory state and a crash only fails its own row (reason in `notes`).
 Warning lines the workers print on stderr are listed under the table.
 """
 
-import argparse
 import contextlib
 import datetime
 import glob
@@ -50,6 +61,9 @@ CONFIGS = ["c-float64", "c-float32", "numba-float64", "numba-float32"]
 CHUNK_FRAMES = 100  # RnnRbm.train's default batch_size
 DEFAULTS = dict(chunks=300, warmup=20, repeats=5, generate_calls=7)
 QUICK = dict(chunks=60, warmup=10, repeats=3, generate_calls=3)
+AIS_FRAMES = 20
+AIS_MODEL = os.path.join(ROOT, "results", "paper-nottingham", "checkpoint.npz")
+AIS_DATA = os.path.join(ROOT, "data", "Nottingham.pickle")
 TIMEOUT = 1800  # seconds per worker process
 MAX_WARNINGS = 20  # distinct warning lines listed under the table
 RESULT = "BENCH_RESULT "  # prefix of the line a worker reports its result on
@@ -67,30 +81,34 @@ def model_defaults():
 
 
 def load_chunks(n):
-    """The first n training chunks, read from as few files as needed (uint8)."""
+    """The first n full training chunks, read from as few files as needed (uint8)."""
     from midi.utils import midiread
 
     d = model_defaults()
     chunks = []
     for path in sorted(glob.glob(TRAIN_GLOB)):
         roll = midiread(path, d["r"], d["dt"]).piano_roll
-        chunks += [roll[i:i + CHUNK_FRAMES] for i in range(0, len(roll), CHUNK_FRAMES)]
+        chunks += [roll[i:i + CHUNK_FRAMES] for i in range(0, len(roll) - CHUNK_FRAMES + 1,
+                                                             CHUNK_FRAMES)]
         if len(chunks) >= n:
             return chunks[:n]
-    raise SystemExit(f"only {len(chunks)} chunks in {TRAIN_GLOB}")
+    raise SystemExit(f"only {len(chunks)} full chunks in {TRAIN_GLOB}")
 
 
-def time_per_call(step, chunks, warmup, repeats):
-    """Median over passes of the mean ms of step(chunk), after warm-up calls."""
-    for chunk in chunks[:warmup]:
-        step(chunk)
-    passes = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for chunk in chunks:
+def time_per_call(steps, chunks, warmup, repeats):
+    """For each of `steps`, the median over passes of the mean ms of step(chunk),
+    after warm-up calls; the steps' passes alternate."""
+    for step in steps:
+        for chunk in chunks[:warmup]:
             step(chunk)
-        passes.append((time.perf_counter() - start) * 1000 / len(chunks))
-    return statistics.median(passes)
+    passes = [[] for _ in steps]
+    for _ in range(repeats):
+        for step, times in zip(steps, passes):
+            start = time.perf_counter()
+            for chunk in chunks:
+                step(chunk)
+            times.append((time.perf_counter() - start) * 1000 / len(chunks))
+    return [statistics.median(times) for times in passes]
 
 
 def numpy_params():
@@ -104,23 +122,52 @@ def numpy_params():
 
 
 def worker_speed(config, chunks, warmup, repeats, generate_calls):
-    """Train ms/chunk (and generate s/sample unless config is 'numpy')."""
+    """Train ms/chunk, and unless config is 'numpy' NumPy's ms/chunk timed
+    alternately with it and generate s/sample."""
+    import numpy as np
+    import numpy_rnnrbm
+
     data = load_chunks(chunks)
+    rng = np.random.default_rng(0)
+    params, lr = numpy_params()
+    reference = lambda c: numpy_rnnrbm.train_step(params, c.astype("float64"), rng, lr=lr)
     if config == "numpy":
-        import numpy as np
-        import numpy_rnnrbm
-        rng = np.random.default_rng(0)
-        params, lr = numpy_params()
-        step = lambda c: numpy_rnnrbm.train_step(params, c.astype("float64"), rng, lr=lr)
-        return dict(train_ms=time_per_call(step, data, warmup, repeats))
+        return dict(train_ms=time_per_call([reference], data, warmup, repeats)[0])
     from rnnrbm import RnnRbm
     backend, dtype = config.split("-")
     model = RnnRbm(backend=backend, dtype=dtype)
     step = lambda c: model.train_function(c.astype(dtype))
-    train_ms = time_per_call(step, data, warmup, repeats)
+    train_ms, numpy_ms = time_per_call([step, reference], data, warmup, repeats)
     generate = lambda _: model.generate_function()
-    generate_s = time_per_call(generate, [None], 1, generate_calls) / 1000
-    return dict(train_ms=train_ms, generate_s=generate_s)
+    generate_s = time_per_call([generate], [None], 1, generate_calls)[0] / 1000
+    return dict(train_ms=train_ms, numpy_ms=numpy_ms, generate_s=generate_s)
+
+
+def worker_ais(config):
+    """AIS min (see the docstring at the top) and the mean log-likelihood of the frames."""
+    import numpy as np
+
+    import evaluate
+    import training
+    from datasets import load_pickle_rolls
+    from numpy_rnnrbm import PARAM_NAMES, free_energies, rnn_biases
+
+    dtype = config.split("-")[1]
+    state = training.read_checkpoint(AIS_MODEL)
+    params = {name: state[name].astype(np.float64) for name in PARAM_NAMES}
+    rolls = load_pickle_rolls(AIS_DATA, "test", state["config"]["r"])
+    frames = np.concatenate(rolls).astype(np.float64)
+    biases = [rnn_biases(roll.astype(np.float64), params)[1:] for roll in rolls]
+    bv, bh = (np.concatenate([b[i] for b in biases]) for i in (0, 1))
+    rows = np.linspace(0, len(frames) - 1, AIS_FRAMES).astype(int)
+    evaluate._compiled_ais(dtype)  # compile outside the timing
+    start = time.thread_time()
+    log_z, _ = evaluate.ais_log_partition(params["W"], bv[rows], bh[rows],
+                                          np.random.default_rng(0), 100, 1000, dtype)
+    seconds = time.thread_time() - start
+    log_likelihood = -free_energies(frames[rows], params["W"], bv[rows], bh[rows]) - log_z
+    return dict(ais_min=seconds / AIS_FRAMES * len(frames) / 2 / 60,
+                ais_log_likelihood=float(log_likelihood.mean()))
 
 
 def worker_compile(config):
@@ -150,7 +197,7 @@ def worker_epoch(config):
     return dict(peak_mb=peak_kb / 1024, epoch_s=history[0][2])
 
 
-WORKERS = dict(speed=worker_speed, compile=worker_compile, epoch=worker_epoch)
+WORKERS = dict(speed=worker_speed, compile=worker_compile, epoch=worker_epoch, ais=worker_ais)
 
 
 # ---------------------------------------------------------------- parent
@@ -199,6 +246,8 @@ def machine_header():
     """Date, CPU, versions and the BLAS PyTensor links, as markdown lines."""
     import numpy
     import pytensor
+
+    import gibbs
     import rnnrbm
 
     rnnrbm.link_openblas()  # sets blas__ldflags and OPENBLAS_NUM_THREADS
@@ -210,11 +259,13 @@ def machine_header():
             f"- Python {platform.python_version()}, PyTensor {pytensor.__version__}, "
             f"NumPy {numpy.__version__}",
             f"- blas__ldflags: {pytensor.config.blas__ldflags!r}, OPENBLAS_NUM_THREADS="
-            f"{os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')} (inherited by all workers)"]
+            f"{os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')}, threads per Gibbs Op "
+            f"(RNNRBM_THREADS): {gibbs.default_threads()} (inherited by all workers)"]
 
 
 COLUMNS = [("train ms/chunk", "train_ms", "{:.2f}"), ("vs NumPy", "speedup", "{:.2f}x"),
-           ("generate s", "generate_s", "{:.3f}"), ("import s", "import_s", "{:.2f}"),
+           ("generate s", "generate_s", "{:.3f}"), ("AIS min", "ais_min", "{:.0f}"),
+           ("import s", "import_s", "{:.2f}"),
            ("compile s cold", "cold_s", "{:.1f}"), ("compile s warm", "compile_s", "{:.2f}"),
            ("epoch peak MB", "peak_mb", "{:.0f}"), ("epoch s", "epoch_s", "{:.1f}"),
            ("notes", "error", "failed: {}")]
@@ -230,36 +281,16 @@ def table(rows):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=(
-        "See the docstring at the top of bench.py for what each column measures."))
-    parser.add_argument("--quick", action="store_true",
-                        help=f"smoke run: {QUICK}, no cold compile, no memory")
-    parser.add_argument("--configs", default=",".join(CONFIGS),
-                        help="comma-separated backend-dtype list (default: %(default)s)")
-    parser.add_argument("--chunks", type=int,
-                        help=f"training chunks timed (default: {DEFAULTS['chunks']}, "
-                             f"--quick {QUICK['chunks']})")
-    parser.add_argument("--no-memory", action="store_true", help="skip the one-epoch run")
-    parser.add_argument("--memory-all", action="store_true",
-                        help="one-epoch run for every config, not only the first")
-    parser.add_argument("--no-cold", action="store_true",
-                        help="skip the cold-cache compile (~20+ s per config)")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.worker:
-        job = json.loads(args.worker)
-        print(RESULT + json.dumps(WORKERS[job.pop("kind")](**job)), flush=True)
-        return
-    if args.chunks is not None and args.chunks < 1:
-        parser.error("--chunks must be >= 1")
-    configs = args.configs.split(",")
-    for config in configs:
-        if config.count("-") != 1 or config.split("-")[0] not in ("c", "numba"):
-            parser.error(f"bad config {config!r}; expected e.g. {CONFIGS[0]}")
-    sizes = dict(QUICK if args.quick else DEFAULTS)
-    sizes["chunks"] = args.chunks or sizes["chunks"]
-    cold, memory = not (args.quick or args.no_cold), not (args.quick or args.no_memory)
+def run(configs=CONFIGS, quick=False, chunks=None, memory=True, memory_all=False, cold=True):
+    """Measure `configs` ("backend-dtype" names) and print the table (see the top).
+
+    quick : QUICK sizes, no cold compile, no memory. chunks : training chunks
+    timed instead of the default. memory : the one-epoch run for the first
+    config (every config with memory_all). cold : cold-cache compile times.
+    """
+    sizes = dict(QUICK if quick else DEFAULTS)
+    sizes["chunks"] = chunks or sizes["chunks"]
+    cold, memory = cold and not quick, memory and not quick
 
     start = time.perf_counter()
     print("\n".join(machine_header()))
@@ -272,8 +303,10 @@ def main(argv=None):
         print(f"measuring {config} ...", file=sys.stderr, flush=True)
         parts = [run_worker("speed", warnings, config=config, **sizes),
                  measure_compile(config, cold, warnings)]
-        if memory and (i == 0 or args.memory_all):
+        if memory and (i == 0 or memory_all):
             parts.append(run_worker("epoch", warnings, config=config))
+        if config.startswith("c-"):
+            parts.append(run_worker("ais", warnings, config=config))
         rows[config] = row = {}
         errors = sum((part.pop("error", []) for part in parts), [])
         for part in parts:
@@ -284,9 +317,14 @@ def main(argv=None):
     if "error" in reference:
         reference["error"] = "; ".join(reference["error"])
     for row in rows.values():
-        if "train_ms" in row and "train_ms" in reference:
-            row["speedup"] = reference["train_ms"] / row["train_ms"]
+        numpy_ms = row.get("numpy_ms", reference.get("train_ms"))
+        if "train_ms" in row and numpy_ms:
+            row["speedup"] = numpy_ms / row["train_ms"]
     print(table(rows))
+    ais = [rows.get(f"c-{dtype}", {}).get("ais_log_likelihood") for dtype in ("float32", "float64")]
+    if None not in ais:
+        print(f"\nAIS log-likelihood per frame, float32 minus float64, mean over {AIS_FRAMES} "
+              f"frames (each dtype its own uniforms: mostly AIS noise): {ais[0] - ais[1]:+.5f}")
     print(f"\ntotal benchmark time: {time.perf_counter() - start:.0f} s")
     if warnings:
         shown = sorted(warnings)[:MAX_WARNINGS]
@@ -295,4 +333,10 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--worker"]:  # one measurement, in its own process (run_worker)
+        job = json.loads(sys.argv[2])
+        print(RESULT + json.dumps(WORKERS[job.pop("kind")](**job)), flush=True)
+    else:  # `python bench.py [OPTIONS]` is `python rnnrbm.py bench [OPTIONS]`
+        import cli
+
+        sys.exit(cli.main(["bench", *sys.argv[1:]]))

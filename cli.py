@@ -1,62 +1,202 @@
-"""The command line: `python rnnrbm.py [COMMAND] ...`.
+"""The command line: `python rnnrbm.py [COMMAND] [OPTIONS]`.
 
-Without a command it does what the tutorial's script did: train on the
-Nottingham MIDI files, then write two generated pieces. Commands:
-train, generate, evaluate, compare, bench. Errors in what the user gave
-(arguments, files) end with a one-line message, never a traceback.
+One argparse parser, one subcommand per task: tutorial (also what runs with
+no command: train on the Nottingham MIDI files, then write two generated
+pieces, as the tutorial's script did), train, generate, evaluate, compare and
+bench. Options go after their command.
+
+Exit statuses, the same for every command:
+    0         done
+    1         the run failed: training diverged, an output could not be written
+    2         something given is wrong: an option, a path, or a file's contents
+    130, 143  interrupted by SIGINT (Ctrl+C) or SIGTERM; finished work is kept
+Errors are one line naming the option or file at fault, never a traceback.
+Default inputs are looked up in the project's folder (data/), outputs go to
+its runs/ folder (ignored by git); paths a user gives are taken as given.
 """
 
 import argparse
 import glob
 import os
+import shlex
+import shutil
 import signal
 import sys
 import time
 
-import numpy as np
-
+import bench
+import compare
 import rnnrbm
-from datasets import SPLITS, load_pickle_rolls
-from midi.utils import MidiReadError, midiread, midiwrite
+import training
+from datasets import NAMES, SPLITS
 
-DOWNLOAD_HINT = "run ./download.sh to fetch the Nottingham data"
+ROOT = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(ROOT, "data")
+RUNS = os.path.join(ROOT, "runs")
+PROG = "rnnrbm.py"
+LONG_SONG_FRAMES = 50_000  # 4 hours at the tutorial's 0.3 s per frame
+EXIT_FAILED, EXIT_USAGE = 1, 2
+
+
+class CommandError(Exception):
+    """A one-line error for the user; `status` is the exit status."""
+
+    def __init__(self, message, status=EXIT_USAGE):
+        super().__init__(message)
+        self.status = status
+
+
+class Interrupted(Exception):
+    """Training was interrupted and has said so; exit as the signal asks."""
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse, with errors on one line (no usage block) and status 2."""
+    """argparse with errors on one line (no usage block), status 2, and no
+    abbreviated options (so that a printed resume command means one thing)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, allow_abbrev=False, **kwargs)
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        extra = message.split(": ", 1)[-1].split()
+        if message.startswith("unrecognized arguments") and extra[0] in COMMANDS:
+            message = (f"options before the command {extra[0]!r} are not allowed: "
+                       f"write {PROG} {extra[0]} [OPTIONS]")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def positive_int(text):
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
-    return value
+def bounded_int(low):
+    def parse(text):
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, not {text}")
+        return value
+    return parse
 
 
-def non_negative_int(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, not {text}")
-    return value
+positive_int = bounded_int(1)
 
 
 def positive_float(text):
     value = float(text)
-    if not value > 0:
+    if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
     return value
 
 
+def display(path):
+    """`path` relative to the current folder when it lies inside it."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
+def status(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- paths
+
+def existing_file(option, path, hint=""):
+    """`path` if it is a file; otherwise a CommandError naming it."""
+    if not os.path.isfile(path):
+        kind = "a folder, not a file" if os.path.isdir(path) else "no such file"
+        raise CommandError(f"{option} {path}: {kind}{hint}")
+    return path
+
+
+def output_folder(option, path, create=True):
+    """Create the folder `path` if needed (only check that it could be, unless
+    `create`); a CommandError naming it if impossible."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise CommandError(f"{option} {path}: exists and is not a folder")
+    if not create:
+        return path
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as err:
+        raise CommandError(f"{option} {path}: cannot create the folder: {err.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise CommandError(f"{option} {path}: the folder is not writable")
+    return path
+
+
+def read_checkpoint(option, path):
+    """A checkpoint's entries (training.read_checkpoint), or a CommandError naming it."""
+    try:
+        return training.read_checkpoint(existing_file(option, path))
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+
+
+# ---------------------------------------------------------------- progress
+
+class Progress:
+    """Progress of `done` of `total` units, reported by calling it.
+
+    On a terminal a tqdm bar (count, rate, time left); otherwise, if `plain`,
+    the same figures as a plain line at each call (logs get no carriage
+    returns), else nothing.
+    """
+
+    def __init__(self, unit, plain=False, stream=None):
+        self.unit, self.plain = unit, plain
+        self.stream = stream or sys.stderr
+        self.terminal = self.stream.isatty()
+        self.bar, self.start = None, None
+
+    def __call__(self, done, total):
+        from tqdm import tqdm
+
+        if self.terminal:
+            if self.bar is None:
+                self.bar = tqdm(total=total, unit=self.unit, leave=False, file=self.stream,
+                                dynamic_ncols=True)
+            self.bar.update(done - self.bar.n)
+            if done >= total:
+                self.bar.close()
+                self.bar = None
+        elif self.plain:
+            if self.start is None:
+                self.start = time.perf_counter()
+            line = tqdm.format_meter(done, total, time.perf_counter() - self.start,
+                                     unit=self.unit, bar_format=(
+                                         "{n_fmt}/{total_fmt} {unit}s ({percentage:.0f} %), "
+                                         "{rate_fmt}, {elapsed} elapsed, {remaining} left"))
+            print(line, file=self.stream, flush=True)
+
+
+# ---------------------------------------------------------------- signals
+
+received_signal = None  # the signal that interrupted this process, if any
+
+
+def interrupt(signum, frame):
+    """SIGINT and SIGTERM alike raise KeyboardInterrupt, remembering which came."""
+    global received_signal
+    received_signal = signum
+    raise KeyboardInterrupt
+
+
+def interrupt_status():
+    """128 + the signal's number, as shells report a process ended by it."""
+    return 128 + (received_signal or signal.SIGINT)
+
+
+def signal_name():
+    return "SIGTERM" if received_signal == signal.SIGTERM else "Ctrl+C (SIGINT)"
+
+
+# ---------------------------------------------------------------- training
+
 def add_training_arguments(parser, out_default):
-    parser.add_argument("--data", default="data/Nottingham/train/*.mid",
-                        help="MIDI folder or glob, or a piano-roll dataset in the paper's "
-                             "pickle format (*.pickle, *.pkl) (default: %(default)s)")
+    parser.add_argument("--data", metavar="PATH",
+                        help="a folder of MIDI files (.mid, .midi in any case), a glob, one "
+                             "MIDI file, or a piano-roll dataset in the paper's pickle format "
+                             "(*.pickle, *.pkl), also by name: " + ", ".join(NAMES) +
+                             " (default: data/Nottingham/train in the project folder)")
     parser.add_argument("--split", default="train", choices=SPLITS,
                         help="split of a pickle dataset (default: %(default)s)")
-    parser.add_argument("--epochs", type=non_negative_int, default=200,
+    parser.add_argument("--epochs", type=positive_int, default=200,
                         help="total epochs, counting those of a resumed run (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0xBEEF, help="random seed (default: %(default)s)")
     parser.add_argument("--n-hidden", type=positive_int, default=150,
@@ -76,199 +216,329 @@ def add_training_arguments(parser, out_default):
                         help="PyTensor backend (default: %(default)s)")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                         help="float type (default: %(default)s)")
-    parser.add_argument("--out", default=out_default,
-                        help="folder for checkpoint.npz, log.tsv and monitor.png "
-                             "(default: %(default)s)")
+    parser.add_argument("--out", default=os.path.join(RUNS, out_default), metavar="FOLDER",
+                        help="folder for checkpoint.npz, log.tsv and monitor.png (default: "
+                             f"runs/{out_default} in the project folder)")
     parser.add_argument("--checkpoint-every", type=positive_int, default=10,
                         help="epochs between checkpoints (default: %(default)s)")
     parser.add_argument("--resume", metavar="CHECKPOINT",
                         help="continue the run saved in CHECKPOINT (its model settings win)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start a new run even if --out already holds one")
     parser.add_argument("--strict", action="store_true",
                         help="stop on the first unreadable MIDI file instead of skipping it")
+    parser.add_argument("--allow-long-songs", action="store_true",
+                        help=f"train even if a song has more than {LONG_SONG_FRAMES:,} frames "
+                             "(a very small --dt)")
 
 
-def check_pitch_range(parser, low, high):
-    if not 0 <= low < high <= 128:
-        parser.error(f"--pitch-range {low} {high} is empty or outside MIDI notes 0..127")
+def named_dataset(path):
+    """`path` itself if it exists; else, if it names one of the paper's data
+    sets (NAMES, with or without .pickle), that data set's pickle in data/."""
+    name = path[:-len(".pickle")] if path.endswith(".pickle") else path
+    if not os.path.exists(path) and name in NAMES:
+        return os.path.join(DATA, f"{name}.pickle")
+    return path
 
 
-def read_training_data(parser, args):
-    """The training piano rolls, or exit with a one-line message."""
-    r = tuple(args.pitch_range)
-    if args.data.endswith((".pickle", ".pkl")):
-        if not os.path.isfile(args.data):
-            parser.error(f"--data {args.data}: no such file ({DOWNLOAD_HINT} --pickle)")
-        try:
-            return load_pickle_rolls(args.data, args.split, r)
-        except ValueError as err:
-            parser.exit(1, f"rnnrbm.py: {err}\n")
-    pattern = os.path.join(args.data, "*.mid") if os.path.isdir(args.data) else args.data
-    files = sorted(glob.glob(pattern))
+def midi_paths(data, hint):
+    """The MIDI files `data` names: a folder's, a glob's matches, or one file."""
+    from midi.utils import midi_files
+
+    if os.path.isdir(data):
+        files = midi_files(data)
+    elif any(c in data for c in "*?["):
+        files = sorted(glob.glob(data))
+    elif os.path.isfile(data):
+        files = [data]
+    else:
+        raise CommandError(f"--data {data}: no such file or folder{hint}")
     if not files:
-        parser.exit(2, f"rnnrbm.py: no MIDI files match {pattern!r}; {DOWNLOAD_HINT}.\n")
-    rolls = []
-    for f in files:
+        raise CommandError(f"--data {data}: no MIDI files (.mid, .midi){hint}")
+    return files
+
+
+def read_training_data(args, r, dt):
+    """The training piano rolls (one uint8 array per song); CommandError on bad data."""
+    from datasets import load_pickle_rolls
+    from midi.utils import MidiReadError, midiread
+
+    data = named_dataset(args.data) if args.data else os.path.join(DATA, "Nottingham", "train")
+    hint = "" if args.data else (f" (looked in {data}: run ./download.sh to fetch the "
+                                 "Nottingham data)")
+    if data.endswith((".pickle", ".pkl")):
+        existing_file("--data", data, hint)
         try:
-            rolls.append(midiread(f, r, args.dt).piano_roll)
-        except MidiReadError as err:
-            if args.strict:
-                parser.exit(1, f"rnnrbm.py: {err} (--strict)\n")
-            print(f"warning: skipping {err}", file=sys.stderr)
-    if not rolls:
-        parser.exit(1, f"rnnrbm.py: none of the {len(files)} files in {pattern!r} "
-                       f"could be read; {DOWNLOAD_HINT}.\n")
+            rolls = load_pickle_rolls(data, args.split, r)
+        except ValueError as err:
+            raise CommandError(str(err)) from None
+    else:
+        files = midi_paths(data, hint)
+        status(f"reading {len(files)} MIDI files from {display(data)}")
+        rolls = []
+        for f in files:
+            try:
+                rolls.append(midiread(f, r, dt).piano_roll)
+            except MidiReadError as err:
+                if args.strict:
+                    raise CommandError(f"{err} (--strict)") from None
+                status(f"warning: {err}; skipped")
+        if not rolls:
+            raise CommandError(f"--data {data}: none of the {len(files)} MIDI files "
+                               "could be read")
+    longest = max(len(roll) for roll in rolls)
+    if longest > LONG_SONG_FRAMES and not args.allow_long_songs:
+        raise CommandError(
+            f"--dt {dt}: the longest song has {longest:,} frames ({sum(map(len, rolls)):,} in "
+            f"all); an epoch would take very long. Use a larger --dt, or --allow-long-songs "
+            "to insist")
     return rolls
 
 
-class ProgressBar:
-    """One line per epoch on a terminal: chunks done, chunks per second, time left."""
-
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.start, self.last_draw = None, 0.0
-
-    def __call__(self, done, total):
-        now = time.perf_counter()
-        if done == 1 or self.start is None:
-            self.start = now
-        if now - self.last_draw < 0.2 and done < total:
-            return
-        self.last_draw = now
-        rate = (done - 1) / (now - self.start) if now > self.start else 0.0
-        left = f"{(total - done) / rate:4.0f} s left" if rate else "   ? s left"
-        bar = "#" * (30 * done // total)
-        print(f"\r[{bar:<30}] {done}/{total} chunks {rate:5.1f}/s {left}", end="",
-              file=self.stream, flush=True)
-        if done == total:
-            print("\r" + " " * 79 + "\r", end="", file=self.stream, flush=True)
-            self.start = None
-
-
-def raise_keyboard_interrupt(signum, frame):
-    raise KeyboardInterrupt
+def interpreter_and_script():
+    """How this process was started, as words a shell can run from here."""
+    found = shutil.which("python")
+    python = "python" if found and os.path.abspath(found) == os.path.abspath(sys.executable) \
+        else display(sys.executable)
+    if os.sep not in python and python != "python":
+        python = os.path.join(".", python)  # a shell looks bare names up in PATH
+    script = sys.argv[0] if os.path.basename(sys.argv[0]) == "rnnrbm.py" \
+        else display(os.path.join(ROOT, "rnnrbm.py"))
+    return [python, script]
 
 
 def resume_command(argv, checkpoint):
-    """The command line that continues this run from `checkpoint`."""
+    """The command that continues this run from `checkpoint`: the same
+    arguments, any --resume replaced, quoted for a shell."""
     kept, skip = [], False
-    for a in argv:
-        if skip or a == "train" or a.startswith("--resume="):
+    for word in argv:
+        if skip:
             skip = False
-        elif a == "--resume":
+        elif word == "--resume":
             skip = True
-        else:
-            kept.append(a)
-    return " ".join(["python rnnrbm.py", "train", "--resume", checkpoint, *kept])
+        elif not word.startswith("--resume="):
+            kept.append(word)
+    return shlex.join([*interpreter_and_script(), *kept, "--resume", checkpoint])
 
 
-def train(parser, args, argv):
-    """Train as the arguments say; returns the model (exits on bad input)."""
-    check_pitch_range(parser, *args.pitch_range)
+def compile_message(backend):
+    status(f"compiling the model ({backend} backend; about 30 s the first time, "
+           "seconds once PyTensor has cached it)")
+
+
+def train(args, argv):
+    """Train as the arguments say; return the model. A CommandError on bad
+    input; KeyboardInterrupt, after the checkpoint is written, when interrupted."""
+    output_folder("--out", args.out, create=False)  # before the slow steps
+    checkpoint = os.path.join(args.out, "checkpoint.npz")
     if args.resume:
-        if not os.path.isfile(args.resume):
-            parser.error(f"--resume {args.resume}: no such file")
-        try:  # the data must be read as the checkpoint's model was trained
-            config = rnnrbm.read_checkpoint(args.resume)["config"]
-        except ValueError as err:
-            parser.exit(1, f"rnnrbm.py: {err}\n")
-        args.pitch_range, args.dt = config["r"], config["dt"]
-    dataset = read_training_data(parser, args)
-    os.makedirs(args.out, exist_ok=True)
+        config = read_checkpoint("--resume", args.resume)["config"]
+        r, dt = tuple(config["r"]), config["dt"]  # read the data as the model was trained
+    else:
+        if os.path.exists(checkpoint) and not args.overwrite:
+            raise CommandError(f"--out {args.out} already holds a run: continue it with "
+                               f"--resume {checkpoint}, or start over with --overwrite")
+        r, dt = tuple(args.pitch_range), args.dt
+        if not 0 <= r[0] < r[1] <= 128:
+            raise CommandError(f"--pitch-range {r[0]} {r[1]} is empty or outside MIDI notes 0..127")
+    dataset = read_training_data(args, r, dt)
+    out = output_folder("--out", args.out)
+    compile_message(args.backend)
+    start = time.perf_counter()
     try:
         if args.resume:
             model = rnnrbm.RnnRbm.load(args.resume, backend=args.backend)
         else:
-            model = rnnrbm.RnnRbm(args.n_hidden, args.n_hidden_recurrent, args.lr,
-                                  tuple(args.pitch_range), args.dt, args.seed,
-                                  args.backend, args.dtype)
+            model = rnnrbm.RnnRbm(args.n_hidden, args.n_hidden_recurrent, args.lr, r, dt,
+                                  args.seed, args.backend, args.dtype)
     except ValueError as err:
-        parser.exit(1, f"rnnrbm.py: {err}\n")
-    checkpoint = os.path.join(args.out, "checkpoint.npz")
-    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)  # SIGTERM stops like Ctrl+C
+        raise CommandError(str(err)) from None
+    status(f"compiled in {time.perf_counter() - start:.0f} s; training")
     try:
         model.train_rolls(dataset, args.batch_size, args.epochs,
-                          log_path=os.path.join(args.out, "log.tsv"),
-                          checkpoint_path=checkpoint, checkpoint_every=args.checkpoint_every,
-                          progress=ProgressBar() if sys.stderr.isatty() else None)
+                          log_path=os.path.join(out, "log.tsv"), checkpoint_path=checkpoint,
+                          checkpoint_every=args.checkpoint_every, progress=Progress("chunk"))
     except FloatingPointError as err:
-        parser.exit(1, f"rnnrbm.py: {err}; the last good checkpoint is {checkpoint}\n")
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if model.history:
-        import compare  # it imports this module: ArgumentParser
-
-        compare.plot({row[0]: row[1] for row in model.history},
-                     os.path.join(args.out, "monitor.png"))
+        raise CommandError(f"{err}; the last good checkpoint is {checkpoint}",
+                           EXIT_FAILED) from None
     if model.interrupted:
-        print(f"Checkpoint written to {checkpoint} after epoch {len(model.history)}. "
-              f"Resume with:\n  {resume_command(argv, checkpoint)}", flush=True)
+        print(f"Interrupted by {signal_name()}. Checkpoint written to {checkpoint} after "
+              f"epoch {len(model.history)}. Resume with:\n  {resume_command(argv, checkpoint)}",
+              flush=True)
+        raise Interrupted
+    if model.history:
+        with training.atomic_output(os.path.join(out, "monitor.png")) as path:
+            compare.plot({row[0]: row[1] for row in model.history}, path)
     return model
 
 
 def write_piece(model, roll, path_stem):
-    """sample.mid, sample.png and sample.wav for one piano roll."""
+    """path_stem.mid, .png and .wav for one piano roll, each written whole or not at all."""
     import synth
+    from midi.utils import midiwrite
 
-    midiwrite(path_stem + ".mid", roll, model.r, model.dt)
-    rnnrbm.plot_piano_roll(roll, model.r, model.dt, path_stem + ".png")
-    synth.write_wav(path_stem + ".wav", roll, model.r, model.dt)
-    print(f"wrote {path_stem}.mid, .png and .wav")
+    writers = dict(mid=lambda p: midiwrite(p, roll, model.r, model.dt),
+                   png=lambda p: rnnrbm.plot_piano_roll(roll, model.r, model.dt, p),
+                   wav=lambda p: synth.write_wav(p, roll, model.r, model.dt))
+    for extension, write in writers.items():
+        with training.atomic_output(f"{path_stem}.{extension}") as path:
+            write(path)
+    print(f"wrote {display(path_stem)}.mid, .png and .wav", flush=True)
 
 
-def run_tutorial(parser, args, argv):
-    model = train(parser, args, argv)
+def run_tutorial(args, argv):
+    model = train(args, argv)
     for name in ("sample1", "sample2"):
         write_piece(model, model.generate_function(), os.path.join(args.out, name))
 
 
-def run_train(parser, args, argv):
-    model = train(parser, args, argv)
-    if model.interrupted:
-        sys.exit(130)
+def run_train(args, argv):
+    train(args, argv)
 
 
-def run_generate(parser, args, argv):
-    if not os.path.isfile(args.checkpoint):
-        parser.error(f"{args.checkpoint}: no such file")
-    if args.prime and not os.path.isfile(args.prime):
-        parser.error(f"--prime {args.prime}: no such file")
+# ---------------------------------------------------------------- generate
+
+def run_generate(args, argv):
+    import numpy as np
+
+    from midi.utils import MidiReadError, midiread
+
+    config = read_checkpoint("CHECKPOINT", args.checkpoint)["config"]
+    primer = None
+    if args.prime:  # read before compiling, so that a bad primer is named at once
+        try:
+            primer = midiread(existing_file("--prime", args.prime), config["r"],
+                              config["dt"]).piano_roll
+        except MidiReadError as err:
+            raise CommandError(str(err)) from None
+        if args.prime_frames is not None and args.prime_frames > len(primer):
+            raise CommandError(f"--prime-frames {args.prime_frames}: {args.prime} has only "
+                               f"{len(primer)} frames")
+        primer = primer[:args.prime_frames or 32]
+    out = output_folder("--out", args.out)
+    compile_message(args.backend)
     try:
         model = rnnrbm.RnnRbm.load(args.checkpoint, backend=args.backend)
-        primer = None
-        if args.prime:
-            primer = midiread(args.prime, model.r, model.dt).piano_roll[:args.prime_frames]
-    except ValueError as err:  # MidiReadError included
-        parser.exit(1, f"rnnrbm.py: {err}\n")
+    except ValueError as err:
+        raise CommandError(str(err)) from None
     if args.seed is not None:
         model.rng.set_value(np.random.default_rng(args.seed))
-    os.makedirs(args.out, exist_ok=True)
     # Every piece continues from the same RNN state, the one after the primer.
     u_start = None if primer is None else model.rnn_state_function(primer.astype(model.dtype))
     for n in range(1, args.n + 1):
         roll = model.generate_function(u_start, args.length, args.gibbs_steps)
         if primer is not None:
             roll = np.vstack([primer, roll])
-        write_piece(model, roll, os.path.join(args.out, f"sample{n}"))
+        write_piece(model, roll, os.path.join(out, f"sample{n}"))
+
+
+# ---------------------------------------------------------------- evaluate
+
+def run_evaluate(args, argv):
+    import json
+
+    import numpy as np
+
+    import evaluate
+    from datasets import load_pickle_rolls
+    from numpy_rnnrbm import PARAM_NAMES
+
+    state = read_checkpoint("CHECKPOINT", args.checkpoint)
+    pickle = named_dataset(args.pickle or "Nottingham")
+    existing_file("--pickle", pickle,
+                  " (run ./download.sh --pickle)" if pickle != args.pickle else "")
+    if args.out:
+        output_folder("--out", os.path.dirname(os.path.abspath(args.out)))
+    try:
+        rolls = load_pickle_rolls(pickle, args.split, state["config"]["r"])[:args.sequences]
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    params = {name: state[name].astype(np.float64) for name in PARAM_NAMES}
+    frames = sum(map(len, rolls))
+    status(f"evaluating {len(rolls)} sequences ({frames:,} frames) of the {args.split} split "
+           f"with {args.chains} AIS chains x {args.temperatures} temperatures on "
+           f"{args.jobs} processes")
+    start = time.perf_counter()
+    metrics = evaluate.evaluate(params, rolls, args.seed, args.chains, args.temperatures,
+                                jobs=args.jobs, progress=Progress("frame", plain=True),
+                                ais_dtype=args.ais_dtype)
+    metrics["seconds"] = round(time.perf_counter() - start, 1)
+    metrics.update(split=args.split, dataset=pickle, checkpoint=args.checkpoint,
+                   seed=args.seed, command=shlex.join(["python", PROG, *argv]))
+    text = json.dumps(metrics, indent=2)
+    print(text)
+    if args.out:
+        with training.atomic_output(args.out) as path, open(path, "w") as f:
+            f.write(text + "\n")
+
+
+# ---------------------------------------------------------------- compare, bench
+
+def run_compare(args, argv):
+    existing_file("LOG", args.log)
+    existing_file("--published", args.published)
+    try:
+        ours, published = compare.read_log(args.log), compare.read_log(args.published)
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    print("epoch\tours\tpublished\tdifference")
+    for row in compare.comparison_rows(ours, published):
+        print("%d\t%.4f\t%.4f\t%+.4f" % row)
+    png = args.plot or os.path.join(os.path.dirname(os.path.abspath(args.log)), "compare.png")
+    output_folder("--plot", os.path.dirname(os.path.abspath(png)))
+    with training.atomic_output(png) as path:
+        compare.plot(ours, path, published)
+    print(f"wrote {display(png)}")
+
+
+def run_bench(args, argv):
+    bench.run(args.configs, args.quick, args.chunks, not args.no_memory, args.memory_all,
+              not args.no_cold)
+
+
+def bench_configs(text):
+    """A comma-separated list of backend-dtype names, e.g. c-float64,numba-float32."""
+    configs = text.split(",")
+    for config in configs:
+        backend, _, dtype = config.partition("-")
+        if backend not in rnnrbm.BACKENDS or dtype not in ("float64", "float32"):
+            raise argparse.ArgumentTypeError(f"{config!r} is not backend-dtype, "
+                                             "e.g. c-float64 or numba-float32")
+    return configs
+
+
+# ---------------------------------------------------------------- the parser
+
+COMMANDS = ("tutorial", "train", "generate", "evaluate", "compare", "bench")
+HANDLERS = dict(tutorial=run_tutorial, train=run_train, generate=run_generate,
+                evaluate=run_evaluate, compare=run_compare, bench=run_bench)
 
 
 def build_parser():
     parser = ArgumentParser(
-        prog="rnnrbm.py",
+        prog=PROG, usage=f"{PROG} [COMMAND] [OPTIONS]",
         description="RNN-RBM on polyphonic music (Boulanger-Lewandowski et al., 2012). "
-                    "Without a command: the tutorial's run, training on the Nottingham "
-                    "MIDI files and writing sample1 and sample2 (.mid, .png, .wav).")
-    add_training_arguments(parser, out_default=".")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+                    "Without a command: the tutorial's run (see tutorial --help).",
+        epilog="Exit status: 0 done; 1 the run failed; 2 an option, path or file is wrong; "
+               "130/143 interrupted by SIGINT/SIGTERM.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", prog=PROG)
+
+    p = commands.add_parser(
+        "tutorial", help="the tutorial's run (the default): train, then write two pieces",
+        description="The tutorial's run: train on the Nottingham MIDI files, then write "
+                    "sample1 and sample2 (.mid, .png, .wav) to --out. Ctrl+C or SIGTERM "
+                    "writes a checkpoint and prints the command that continues the run.")
+    add_training_arguments(p, "tutorial")
 
     p = commands.add_parser("train", help="train a model, with checkpoints and a log",
                             description="Train an RNN-RBM; Ctrl+C or SIGTERM writes a "
                                         "checkpoint and prints the command that resumes.")
-    add_training_arguments(p, out_default="run")
+    add_training_arguments(p, "train")
 
     p = commands.add_parser("generate", help="generate pieces from a checkpoint",
                             description="Generate pieces from a checkpoint: sampleN.mid, "
                                         ".png and .wav in --out.")
-    p.add_argument("checkpoint")
+    p.add_argument("checkpoint", metavar="CHECKPOINT")
     p.add_argument("-n", type=positive_int, default=2, help="pieces (default: %(default)s)")
     p.add_argument("--length", type=positive_int, default=200,
                    help="frames to generate per piece (default: %(default)s)")
@@ -277,28 +547,86 @@ def build_parser():
     p.add_argument("--prime", metavar="MIDI",
                    help="start from the opening of this MIDI file (the RNN reads it first; "
                         "the pieces begin with it)")
-    p.add_argument("--prime-frames", type=positive_int, default=32,
-                   help="frames of the primer to use (default: %(default)s)")
+    p.add_argument("--prime-frames", type=positive_int,
+                   help="frames of the primer to use (default: 32, or all if fewer)")
     p.add_argument("--seed", type=int, help="reseed the sampler (default: the checkpoint's state)")
     p.add_argument("--backend", choices=sorted(rnnrbm.BACKENDS), default="c")
-    p.add_argument("--out", default="samples", help="output folder (default: %(default)s)")
+    p.add_argument("--out", default=os.path.join(RUNS, "samples"), metavar="FOLDER",
+                   help="output folder (default: runs/samples in the project folder)")
 
-    for name, text in (("evaluate", "log-likelihood (AIS) and accuracy on a pickle dataset"),
-                       ("compare", "a training log beside the tutorial's published one"),
-                       ("bench", "speed, compile time and memory of each configuration")):
-        commands.add_parser(name, help=text, add_help=False)
+    p = commands.add_parser(
+        "evaluate", help="log-likelihood (AIS) and accuracy on a pickle dataset",
+        description="Log-likelihood per frame (AIS) and frame-level accuracy of a trained "
+                    "RNN-RBM on a split of a piano-roll dataset in the paper's pickle format.")
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint.npz written by training")
+    p.add_argument("--pickle", metavar="FILE",
+                   help="dataset, a path or one of " + ", ".join(NAMES) + " (default: "
+                        "Nottingham: data/Nottingham.pickle in the project folder)")
+    p.add_argument("--split", default="test", choices=SPLITS,
+                   help="split (default: %(default)s)")
+    p.add_argument("--chains", type=bounded_int(2), default=10,
+                   help="AIS chains per frame (default: %(default)s)")
+    p.add_argument("--temperatures", type=bounded_int(2), default=1000,
+                   help="AIS temperatures (default: %(default)s)")
+    p.add_argument("--ais-dtype", choices=("float64", "float32"), default="float64",
+                   help="arithmetic of the AIS chains (float32 is about 20 %% faster and agrees "
+                        "with float64 within 0.0001 nats per frame; default: %(default)s)")
+    p.add_argument("--sequences", type=positive_int,
+                   help="evaluate only the first N sequences of the split (quick checks)")
+    p.add_argument("--seed", type=int, default=1234, help="random seed (default: %(default)s)")
+    p.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1,
+                   help="worker processes (default: one per core)")
+    p.add_argument("--out", metavar="FILE", help="write the figures as JSON here too")
+
+    p = commands.add_parser("compare", help="a training log beside the tutorial's published one",
+                            description="Print a training log beside the tutorial's published "
+                                        "log, epoch by epoch, and draw both curves.")
+    p.add_argument("log", metavar="LOG", help="our log.tsv")
+    p.add_argument("--published", default=compare.PUBLISHED,
+                   metavar="LOG", help="the log to compare with (default: the tutorial's)")
+    p.add_argument("--plot", metavar="PNG", help="picture to write (default: compare.png beside LOG)")
+
+    p = commands.add_parser("bench", help="speed, compile time and memory of each configuration",
+                            description="The speed benchmark: training, generation, AIS, "
+                                        "compile time and memory per backend and dtype, beside "
+                                        "the NumPy reference step. bench.py's docstring says "
+                                        "what each column measures.")
+    p.add_argument("--configs", type=bench_configs,
+                   default=bench.CONFIGS,
+                   help="comma-separated backend-dtype list (default: all four)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: fewer chunks and calls, no cold compile, no memory")
+    p.add_argument("--chunks", type=positive_int, help="training chunks timed (default: 300)")
+    p.add_argument("--no-memory", action="store_true", help="skip the one-epoch run")
+    p.add_argument("--memory-all", action="store_true",
+                   help="one-epoch run for every config, not only the first")
+    p.add_argument("--no-cold", action="store_true",
+                   help="skip the cold-cache compile (about 30 s per config)")
     return parser
 
 
-DELEGATED = ("evaluate", "compare", "bench")  # modules with their own main(argv)
-
-
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] and argv[0] in DELEGATED:  # these parse their own arguments
-        module = __import__(argv[0])
-        return module.main(argv[1:])
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handlers = dict(train=run_train, generate=run_generate)
-    return handlers.get(args.command, run_tutorial)(parser, args, argv)
+    """Run the command line on `argv` (default: sys.argv[1:]); return the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    words = argv
+    # No command, or options first: the tutorial's run, which keeps its options.
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        words = ["tutorial", *argv]
+    args = build_parser().parse_args(words)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, interrupt)
+    try:
+        HANDLERS[args.command](args, argv)
+    except CommandError as err:
+        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        return err.status
+    except Interrupted:
+        return interrupt_status()
+    except KeyboardInterrupt:
+        status(f"Interrupted by {signal_name()}.")
+        return interrupt_status()
+    except OSError as err:
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"{PROG} {args.command}: error: {where}{err.strerror or err}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0

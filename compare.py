@@ -1,4 +1,4 @@
-"""Compare a training log with the tutorial's published one: `python rnnrbm.py compare LOG`.
+"""Compare a training log with the tutorial's published one (`python rnnrbm.py compare LOG`).
 
 A log is a tab-separated table with a header line naming at least the columns
 `epoch` and `monitor` (lines starting with `#` are comments): what
@@ -9,22 +9,24 @@ the epochs the tutorial printed (1-10 and 190-200).
 import math
 import os
 
-from cli import ArgumentParser
-
 PUBLISHED = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                          "reference", "tutorial_log.tsv")
 
 
 def read_log(path):
     """Return {epoch: monitor} from a log file; ValueError naming the file if malformed."""
+    expected = ("a tab-separated table whose first line is a header naming 'epoch' and "
+                "'monitor', as training writes to log.tsv")
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             lines = [line.rstrip("\n") for line in f if line.strip() and not line.startswith("#")]
     except OSError as err:
         raise ValueError(f"cannot read log {path}: {err.strerror}") from err
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a training log (not text): expected {expected}") from None
     header = lines[0].split("\t") if lines else []
     if "epoch" not in header or "monitor" not in header:
-        raise ValueError(f"{path}: the first line must be a header naming 'epoch' and 'monitor'")
+        raise ValueError(f"{path} is not a training log: no header; expected {expected}")
     epoch_column, monitor_column = header.index("epoch"), header.index("monitor")
     log = {}
     for number, line in enumerate(lines[1:], start=2):
@@ -63,25 +65,3 @@ def plot(ours, png_path, published=None):
     ax.grid(alpha=0.3)
     fig.savefig(png_path, dpi=100, bbox_inches="tight")
     plt.close(fig)
-
-
-def main(argv=None):
-    parser = ArgumentParser(
-        prog="rnnrbm.py compare",
-        description="Print a training log beside the tutorial's published log, epoch by "
-                    "epoch, and draw both curves.")
-    parser.add_argument("log", help="our log.tsv")
-    parser.add_argument("--published", default=PUBLISHED,
-                        help="the log to compare with (default: the tutorial's)")
-    parser.add_argument("--plot", help="picture to write (default: compare.png beside LOG)")
-    args = parser.parse_args(argv)
-    try:
-        ours, published = read_log(args.log), read_log(args.published)
-    except ValueError as err:
-        parser.exit(1, f"rnnrbm.py compare: {err}\n")
-    print("epoch\tours\tpublished\tdifference")
-    for row in comparison_rows(ours, published):
-        print("%d\t%.4f\t%.4f\t%+.4f" % row)
-    png_path = args.plot or os.path.join(os.path.dirname(os.path.abspath(args.log)), "compare.png")
-    plot(ours, png_path, published)
-    print(f"wrote {png_path}")

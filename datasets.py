@@ -12,6 +12,7 @@ import pickle
 import numpy as np
 
 SPLITS = ("train", "valid", "test")
+NAMES = ("Nottingham", "JSB Chorales", "MuseData", "Piano-midi.de")  # NAME.pickle each
 
 
 class _PlainDataUnpickler(pickle.Unpickler):

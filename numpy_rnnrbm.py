@@ -26,6 +26,17 @@ def free_energies(v, W, bv, bh):
     return -np.sum(v * bv, axis=-1) - np.sum(softplus(v @ W + bh), axis=-1)
 
 
+def exact_rbm_distribution(W, bv, bh):
+    """Every binary visible vector (rows, in counting order) and its exact
+    probability under the RBM, by enumeration: for tiny models only."""
+    import itertools
+
+    states = np.array(list(itertools.product([0.0, 1.0], repeat=len(bv))))
+    log_p = -free_energies(states, W, bv, bh)
+    p = np.exp(log_p - log_p.max())
+    return states, p / p.sum()
+
+
 def free_energy(v, W, bv, bh):
     """The free energy summed over all rows, as the CD cost uses it."""
     return np.sum(free_energies(v, W, bv, bh))
@@ -36,17 +47,24 @@ def reconstruction_log_likelihood(v, activation):
     return np.sum(v * activation - softplus(activation)) / len(v)
 
 
+def rnn_states(v, p):
+    """Run the RNN over the frames of v from u0 (p["u0"], zeros if absent);
+    return (u, u_prev): the state after each frame and the one before it."""
+    u0 = p.get("u0", np.zeros(len(p["bu"]), dtype=v.dtype))
+    u = np.zeros((len(v), len(p["bu"])), dtype=v.dtype)
+    u_tm1 = u0
+    for t in range(len(v)):
+        u[t] = u_tm1 = np.tanh(p["bu"] + v[t] @ p["Wvu"] + u_tm1 @ p["Wuu"])
+    return u, np.vstack([u0[None, :], u[:-1]])
+
+
 def rnn_biases(v, p):
     """Run the RNN over the frames of v; return (u, bv_t, bh_t).
 
     u[t] is the RNN state after frame t; frame t's RBM biases come from u[t-1]
-    (from u_0 = 0 for the first frame).
+    (from u0 for the first frame).
     """
-    u = np.zeros((len(v), len(p["bu"])), dtype=v.dtype)
-    u_tm1 = np.zeros(len(p["bu"]), dtype=v.dtype)
-    for t in range(len(v)):
-        u[t] = u_tm1 = np.tanh(p["bu"] + v[t] @ p["Wvu"] + u_tm1 @ p["Wuu"])
-    u_prev = np.vstack([np.zeros_like(u[:1]), u[:-1]])
+    u, u_prev = rnn_states(v, p)
     return u, p["bv"] + u_prev @ p["Wuv"], p["bh"] + u_prev @ p["Wuh"]
 
 

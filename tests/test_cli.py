@@ -1,10 +1,17 @@
-"""The command line end to end, as a user runs it: real processes, real files."""
+"""The command line end to end, as a user runs it: real processes, real files, real signals."""
 
+import contextlib
+import fcntl
+import io
 import json
+import os
+import pty
 import shutil
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 import wave
 from pathlib import Path
@@ -13,9 +20,12 @@ import mido
 import numpy as np
 import pytest
 
+import cli
 import rnnrbm
 import synth
+import training
 from midi.utils import midiread
+from numpy_rnnrbm import PARAM_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--n-hidden", "20", "--n-hidden-recurrent", "10"]
@@ -38,11 +48,23 @@ def songs(nottingham_dir, tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="module")
+def small_checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "checkpoint.npz"
+    rnnrbm.RnnRbm(n_hidden=20, n_hidden_recurrent=10, seed=3).save(path)
+    return path
+
+
 def assert_clean_error(result, status, *words):
     assert result.returncode == status, (result.returncode, result.stderr)
     assert "Traceback" not in result.stderr, result.stderr
     for word in words:
         assert word in result.stderr, result.stderr
+
+
+def assert_one_line_error(result, *words):
+    assert_clean_error(result, 2, *words)
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_tutorial_run_on_a_few_files_writes_two_samples(songs, tmp_path):
@@ -54,6 +76,7 @@ def test_tutorial_run_on_a_few_files_writes_two_samples(songs, tmp_path):
     result = run("--data", some / "*.mid", "--epochs", 1, "--out", out)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].startswith("Epoch 1/1 -")
+    assert "compiling the model" in result.stderr  # not silent while it compiles
     assert "Warning" not in result.stderr and "\r" not in result.stderr, result.stderr
     for name in ("sample1", "sample2"):
         assert mido.MidiFile(out / f"{name}.mid").length > 0
@@ -61,32 +84,120 @@ def test_tutorial_run_on_a_few_files_writes_two_samples(songs, tmp_path):
         assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert (out / f"{name}.wav").is_file()
     assert (out / "log.tsv").read_text().splitlines()[0] == "epoch\tmonitor\tseconds"
+    assert sorted(p.name for p in out.iterdir() if "partial" in p.name) == []
 
 
-@pytest.mark.parametrize("name", ["train", "generate", "evaluate", "compare", "bench"])
-def test_every_subcommand_has_help(name):
+@pytest.mark.parametrize("name", cli.COMMANDS)
+def test_every_subcommand_has_help_with_its_own_usage_line(name):
     result = run(name, "--help")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("usage:")
+    assert result.stdout.startswith(f"usage: rnnrbm.py {name} "), result.stdout
 
 
-def test_missing_data_names_download_sh(tmp_path):
-    result = run("--data", tmp_path / "nothing" / "*.mid", "--epochs", 1, cwd=tmp_path)
-    assert_clean_error(result, 2, "./download.sh")
+def test_options_before_a_command_are_an_error_not_ignored(songs, tmp_path):
+    result = run("--epochs", 1, "--out", tmp_path / "x", "train", "--data", songs, cwd=tmp_path)
+    assert_one_line_error(result, "before the command 'train'")
+    assert not (tmp_path / "x").exists()
+    assert_one_line_error(run("generate", "c.npz", "--epochs", 5), "--epochs")
+
+
+def run_in_process(monkeypatch, capsys, *args):
+    """cli.main in this process (to change its module globals); returns (status, stderr)."""
+    monkeypatch.setattr(signal, "signal", lambda *a: None)  # keep pytest's own handlers
+    status = cli.main([str(a) for a in args])
+    return status, capsys.readouterr().err
+
+
+def test_default_data_is_found_from_any_folder_and_missing_data_says_where(
+        songs, tmp_path, monkeypatch, capsys):
+    data = tmp_path / "project-data"
+    monkeypatch.setattr(cli, "DATA", str(data))
+    monkeypatch.chdir(tmp_path)  # elsewhere than the project folder
+    status, err = run_in_process(monkeypatch, capsys, "train", "--out", tmp_path / "a",
+                                 "--epochs", 1)
+    assert status == 2 and "./download.sh" in err and str(data / "Nottingham" / "train") in err
+    shutil.copytree(songs, data / "Nottingham" / "train")
+    status, err = run_in_process(monkeypatch, capsys, "train", "--out", tmp_path / "b",
+                                 "--epochs", 1, *SMALL)
+    assert status == 0, err
+    assert "reading 20 MIDI files" in err
+
+
+def test_midi_files_with_any_extension_case_are_read(songs, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for f, name in zip(sorted(songs.glob("*.mid")), ["a.MID", "b.midi", "c.MIDI", "d.mid"]):
+        shutil.copy(f, data / name)
+    (data / "notes.txt").write_text("not a song")
+    result = run("train", "--data", data, "--epochs", 1, "--out", tmp_path / "run", *SMALL)
+    assert result.returncode == 0, result.stderr
+    assert "reading 4 MIDI files" in result.stderr
 
 
 @pytest.mark.parametrize("args, words", [
     (["--epochs", "-1"], ["--epochs"]),
+    (["--epochs", "0"], ["--epochs"]),
     (["train", "--dt", "0"], ["--dt"]),
     (["train", "--pitch-range", "60", "60"], ["--pitch-range 60 60"]),
-    (["train", "--resume", "missing.npz"], ["missing.npz"]),
+    (["train", "--resume", "missing.npz"], ["--resume missing.npz"]),
+    (["train", "--data", "missing/*.mid"], ["--data missing/*.mid", "no MIDI files"]),
+    (["train", "--data", "missing.pickle"], ["--data missing.pickle", "no such file"]),
     (["generate", "missing.npz"], ["missing.npz"]),
     (["generate", "x.npz", "--length", "0"], ["--length"]),
+    (["evaluate", "missing.npz"], ["missing.npz"]),
+    (["evaluate", "x.npz", "--jobs", "0"], ["--jobs"]),
+    (["evaluate", "x.npz", "--chains", "1"], ["--chains"]),
+    (["compare", "missing.tsv"], ["missing.tsv"]),
 ])
 def test_wrong_arguments_give_one_line_and_status_2(tmp_path, args, words):
     result = run(*args, cwd=tmp_path)
-    assert_clean_error(result, 2, *words)
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert_one_line_error(result, *words)
+    assert "download.sh" not in result.stderr  # the user's own paths get no download hint
+
+
+def test_every_path_a_user_gives_gets_a_one_line_error(songs, small_checkpoint, tmp_path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    cases = [
+        (["train", "--data", songs, "--out", a_file], "--out"),
+        (["generate", small_checkpoint, "--out", "/proc/x/y"], "--out /proc/x/y"),
+        (["generate", small_checkpoint, "--prime", tmp_path / "nope.mid"], "--prime"),
+        (["generate", small_checkpoint, "--prime", a_file, "--out", tmp_path], "a-file"),
+        (["generate", tmp_path], "a folder"),
+        (["evaluate", small_checkpoint, "--pickle", tmp_path / "no.pickle"], "no.pickle"),
+        (["evaluate", small_checkpoint, "--pickle", a_file], "a-file"),
+        (["compare", a_file], "a-file"),
+    ]
+    for args, word in cases:
+        assert_one_line_error(run(*args, cwd=tmp_path), word)
+
+
+def test_prime_frames_beyond_the_primer_is_refused(songs, small_checkpoint, tmp_path):
+    primer = sorted(songs.glob("*.mid"))[0]
+    frames = len(midiread(primer, (21, 109), 0.3).piano_roll)
+    result = run("generate", small_checkpoint, "--prime", primer, "--prime-frames", frames + 1,
+                 "--out", tmp_path)
+    assert_one_line_error(result, f"--prime-frames {frames + 1}", f"only {frames} frames")
+
+
+def test_a_tiny_dt_is_refused_with_the_size_unless_insisted(songs, tmp_path):
+    one = tmp_path / "one"
+    one.mkdir()
+    shutil.copy(sorted(songs.glob("*.mid"))[0], one)
+    result = run("train", "--data", one, "--dt", "0.0005", "--out", tmp_path / "a", *SMALL)
+    assert_clean_error(result, 2, "--dt 0.0005", "frames", "--allow-long-songs")
+    result = run("train", "--data", one, "--dt", "0.0005", "--allow-long-songs", "--epochs", 1,
+                 "--out", tmp_path / "b", *SMALL)
+    assert result.returncode == 0, result.stderr
+
+
+def test_an_existing_run_is_not_overwritten_without_asking(songs, tmp_path):
+    out = tmp_path / "run"
+    assert run("train", "--data", songs, "--epochs", 1, "--out", out, *SMALL).returncode == 0
+    before = (out / "checkpoint.npz").read_bytes()
+    result = run("train", "--data", songs, "--epochs", 1, "--out", out, *SMALL)
+    assert_one_line_error(result, "already holds a run", "--overwrite")
+    assert (out / "checkpoint.npz").read_bytes() == before
 
 
 def test_bad_files_are_skipped_with_a_warning_or_refused_with_strict(songs, tmp_path):
@@ -95,59 +206,128 @@ def test_bad_files_are_skipped_with_a_warning_or_refused_with_strict(songs, tmp_
     for f in sorted(songs.glob("*.mid"))[:2]:
         shutil.copy(f, data)
     (data / "broken.mid").write_text("not MIDI")
-    (data / "cut.mid").write_bytes((songs / sorted(p.name for p in songs.glob("*.mid"))[0]).read_bytes()[:40])
+    (data / "cut.mid").write_bytes(sorted(songs.glob("*.mid"))[0].read_bytes()[:40])
     result = run("train", "--data", data, "--epochs", 1, "--out", tmp_path / "run", *SMALL)
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 2
     assert "broken.mid" in warnings[0] and "cut.mid" in warnings[1]
+    assert all(line.endswith("; skipped") for line in warnings)
 
     result = run("train", "--data", data, "--epochs", 1, "--out", tmp_path / "strict", "--strict")
-    assert_clean_error(result, 1, "broken.mid")
+    assert_clean_error(result, 2, "broken.mid")
     assert not (tmp_path / "strict" / "log.tsv").exists()  # refused before training
 
+    for f in data.glob("*.mid"):
+        if f.name not in ("broken.mid", "cut.mid"):
+            f.unlink()
+    result = run("train", "--data", data, "--epochs", 1, "--out", tmp_path / "none")
+    assert_clean_error(result, 2, "none of the 2 MIDI files")
 
-def wait_for_epochs(log, count, process, limit=300):
+
+def wait_for(condition, process, limit=300):
     deadline = time.time() + limit
     while time.time() < deadline:
-        if log.exists() and len(log.read_text().splitlines()) > count:
+        if condition():
             return
-        assert process.poll() is None, "training ended before it could be interrupted"
+        assert process.poll() is None, "the process ended before it could be interrupted"
         time.sleep(0.02)
-    raise AssertionError("training too slow")
+    raise AssertionError("waited too long")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_signal_writes_a_checkpoint_and_the_resumed_run_matches(songs, tmp_path, sig):
-    """Interrupt a real training process, resume it, compare with an uninterrupted run."""
+def epochs_logged(log, count):
+    return lambda: log.exists() and len(log.read_text().splitlines()) > count
+
+
+def start(*args):
+    return subprocess.Popen(command(*args), cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_writes_a_checkpoint_and_the_printed_command_resumes_exactly(
+        songs, tmp_path, sig, status):
+    """Interrupt a real training process, run the printed command through a
+    shell, compare with an uninterrupted run."""
     epochs = 60
-    train = ["train", "--data", songs, "--epochs", epochs, "--seed", 5, *SMALL]
-    interrupted = subprocess.Popen(command(*train, "--out", tmp_path / "a"), cwd=ROOT,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for_epochs(tmp_path / "a" / "log.tsv", 2, interrupted)
+    # --split train: a value equal to a command name; a folder with a space.
+    train = ["train", "--data", songs, "--split", "train", "--epochs", epochs, "--seed", 5, *SMALL]
+    out = tmp_path / "run a"
+    interrupted = start(*train, "--out", out)
+    wait_for(epochs_logged(out / "log.tsv", 2), interrupted)
     interrupted.send_signal(sig)
     stdout, stderr = interrupted.communicate(timeout=120)
-    assert interrupted.returncode == 130, stderr
+    assert interrupted.returncode == status, stderr
     assert "Traceback" not in stderr
-    resume = stdout.splitlines()[-1].strip()
-    assert resume.startswith("python rnnrbm.py train --resume ")
-    done = len(rnnrbm.read_checkpoint(tmp_path / "a" / "checkpoint.npz")["history"])
+    name = "SIGTERM" if sig == signal.SIGTERM else "Ctrl+C"
+    assert f"Interrupted by {name}" in stdout
+    done = len(training.read_checkpoint(out / "checkpoint.npz")["history"])
     # At least the epoch before the signal (one that ends just as the signal
     # comes may be abandoned too: the state restored is from before it).
     assert 1 <= done < epochs
 
-    resumed = subprocess.run([sys.executable, *resume.split()[1:]], cwd=ROOT,
+    resumed = subprocess.run(stdout.splitlines()[-1].strip(), shell=True, cwd=ROOT,
                              capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     straight = run(*train, "--out", tmp_path / "b")
     assert straight.returncode == 0, straight.stderr
 
-    a, b = (rnnrbm.read_checkpoint(tmp_path / name / "checkpoint.npz") for name in "ab")
+    a, b = (training.read_checkpoint(path / "checkpoint.npz") for path in (out, tmp_path / "b"))
     assert [row[:2] for row in a["history"]] == [row[:2] for row in b["history"]]
     assert len(a["history"]) == epochs
-    for name in rnnrbm.PARAM_NAMES:
+    for name in PARAM_NAMES:
         np.testing.assert_array_equal(a[name], b[name])
     assert a["rng_state"] == b["rng_state"]
+
+
+def test_interrupted_tutorial_run_writes_no_samples_and_its_command_finishes_the_run(
+        songs, tmp_path):
+    out = tmp_path / "tutorial"
+    process = start("--data", songs, "--epochs", 40, "--out", out, *SMALL)
+    wait_for(epochs_logged(out / "log.tsv", 2), process)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr
+    assert not list(out.glob("sample*"))
+    resume = stdout.splitlines()[-1].strip()
+    assert " tutorial " not in resume and "--out" in resume  # the same bare run, same folder
+    resumed = subprocess.run(resume, shell=True, cwd=ROOT, capture_output=True, text=True,
+                             timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(training.read_checkpoint(out / "checkpoint.npz")["history"]) == 40
+    for name in ("sample1", "sample2"):
+        assert all((out / f"{name}.{ext}").is_file() for ext in ("mid", "png", "wav"))
+
+
+def test_ctrl_c_while_reading_or_compiling_exits_cleanly(nottingham_dir, tmp_path):
+    for i, phase in enumerate(("reading", "compiling")):
+        out = tmp_path / f"run{i}"
+        # All 694 training files: reading takes seconds, time enough to interrupt it.
+        process = start("train", "--data", nottingham_dir / "train", "--out", out, *SMALL)
+        lines = []
+        wait_for(lambda: lines.append(process.stderr.readline()) or phase in lines[-1], process)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=120)
+        assert process.returncode == 130, stderr
+        assert "Traceback" not in stderr and "Interrupted by Ctrl+C" in stderr, stderr
+
+
+def test_ctrl_c_while_plotting_keeps_checkpoint_and_log_whole(songs, tmp_path, monkeypatch,
+                                                              capsys):
+    import compare
+
+    def interrupted_plot(history, path, published=None):
+        Path(path).write_bytes(b"half a picture")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compare, "plot", interrupted_plot)
+    out = tmp_path / "run"
+    status, err = run_in_process(monkeypatch, capsys, "train", "--data", songs, "--epochs", 2,
+                                 "--out", out, *SMALL)
+    assert status == 130 and "Interrupted" in err
+    assert len(training.read_checkpoint(out / "checkpoint.npz")["history"]) == 2
+    assert len((out / "log.tsv").read_text().splitlines()) == 3
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.npz", "log.tsv"]
 
 
 def test_kill_during_checkpoint_writes_never_leaves_an_unloadable_checkpoint(tmp_path):
@@ -169,10 +349,24 @@ while True:
         time.sleep(delay)
         process.kill()
         process.wait()
-        state = rnnrbm.read_checkpoint(path)
+        state = training.read_checkpoint(path)
         # Not torn: the whole of W is the initial W plus one whole number of steps.
         steps = state["W"] - initial_W
         assert np.allclose(steps, round(steps.flat[0]), rtol=0, atol=1e-9)
+    # What the killed writers left behind goes with the next write.
+    rnnrbm.RnnRbm(n_hidden=3, n_hidden_recurrent=2).save(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.npz"]
+
+
+def test_a_live_writers_temporary_is_left_alone(tmp_path):
+    live = tmp_path / "x.partial1.npz"  # PID 1 always exists
+    dead = tmp_path / "x.partial999999999.npz"
+    live.write_text("")
+    dead.write_text("")
+    with training.atomic_output(str(tmp_path / "x.npz")) as temporary:
+        Path(temporary).write_text("new")
+    assert live.exists() and not dead.exists()
+    assert (tmp_path / "x.npz").read_text() == "new"
 
 
 def test_corrupt_or_foreign_checkpoints_are_named(songs, tmp_path):
@@ -180,30 +374,36 @@ def test_corrupt_or_foreign_checkpoints_are_named(songs, tmp_path):
     corrupt.write_bytes(b"PK\x03\x04 not really a zip")
     foreign = tmp_path / "foreign.npz"
     np.savez(foreign, weights=np.zeros(3))
-    for bad in (corrupt, foreign):
-        assert_clean_error(run("generate", bad, "--out", tmp_path), 1, bad.name)
-        assert_clean_error(run("train", "--resume", bad, "--data", songs, "--out", tmp_path),
-                           1, bad.name)
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, **{name: np.array([{"a": 1}], dtype=object)
+                         for name in (*PARAM_NAMES, *training.CHECKPOINT_JSON)})
+    text = tmp_path / "text.npz"
+    text.write_text("not a checkpoint at all")
+    for bad in (corrupt, foreign, pickled, text):
+        for args in (["generate", bad, "--out", tmp_path],
+                     ["train", "--resume", bad, "--data", songs, "--out", tmp_path / "r"],
+                     ["evaluate", bad]):
+            result = run(*args)
+            assert_one_line_error(result, bad.name, "not an rnnrbm checkpoint")
+            assert "allow_pickle" not in result.stderr
 
 
 def test_diverging_parameters_stop_with_the_last_good_checkpoint(songs, tmp_path):
     out = tmp_path / "run"
     result = run("train", "--data", songs, "--epochs", 1, "--out", out, *SMALL)
     assert result.returncode == 0, result.stderr
-    good = rnnrbm.read_checkpoint(out / "checkpoint.npz")
+    good = training.read_checkpoint(out / "checkpoint.npz")
     result = run("train", "--data", songs, "--epochs", 3, "--out", out, "--lr", "1e308",
-                 "--checkpoint-every", 1, *SMALL)
+                 "--checkpoint-every", 1, "--overwrite", *SMALL)
     assert_clean_error(result, 1, "NaN or infinite", "checkpoint.npz")
-    state = rnnrbm.read_checkpoint(out / "checkpoint.npz")
-    assert all(np.isfinite(state[name]).all() for name in rnnrbm.PARAM_NAMES)
+    state = training.read_checkpoint(out / "checkpoint.npz")
+    assert all(np.isfinite(state[name]).all() for name in PARAM_NAMES)
     assert good["W"].shape == state["W"].shape
 
 
-def test_generate_writes_midi_png_and_a_wav_of_the_right_length(songs, tmp_path):
-    model = rnnrbm.RnnRbm(n_hidden=20, n_hidden_recurrent=10, seed=3)
-    model.save(tmp_path / "checkpoint.npz")
+def test_generate_writes_midi_png_and_a_wav_of_the_right_length(songs, small_checkpoint, tmp_path):
     primer = sorted(songs.glob("*.mid"))[0]
-    result = run("generate", tmp_path / "checkpoint.npz", "-n", 2, "--length", 40,
+    result = run("generate", small_checkpoint, "-n", 2, "--length", 40,
                  "--gibbs-steps", 5, "--prime", primer, "--prime-frames", 10,
                  "--seed", 1, "--out", tmp_path / "samples")
     assert result.returncode == 0, result.stderr
@@ -218,25 +418,93 @@ def test_generate_writes_midi_png_and_a_wav_of_the_right_length(songs, tmp_path)
         assert Path(f"{stem}.png").stat().st_size > 1000
 
 
-def test_progress_bar_counts_chunks_and_clears_its_line():
-    import io
-
-    import cli
-
+def test_progress_is_a_bar_on_a_terminal_and_plain_lines_in_a_log(songs, tmp_path):
+    # A terminal: tqdm's bar (chunks, rate, time left) on stderr, redrawn in place.
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
+    process = subprocess.Popen(command("train", "--data", songs, "--epochs", 2,
+                                       "--out", tmp_path / "tty", *SMALL),
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    seen = b""
+    with contextlib.suppress(OSError):  # reading a pty whose writer closed raises EIO
+        while chunk := os.read(leader, 4096):
+            seen += chunk
+    process.wait(timeout=300)
+    os.close(leader)
+    assert process.returncode == 0
+    assert b"chunk/s" in seen and b"\r" in seen, seen[-500:]
+    # A log: plain lines with the same figures, one per report.
     stream = io.StringIO()
-    bar = cli.ProgressBar(stream)
-    for done in range(1, 11):
-        bar(done, 10)
-    text = stream.getvalue()
-    assert "1/10 chunks" in text and "10/10 chunks" in text and "s left" in text
-    assert text.endswith("\r")
+    progress = cli.Progress("frame", plain=True, stream=stream)
+    for done in (2000, 4000, 5000):
+        progress(done, 5000)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3 and "\r" not in stream.getvalue()
+    assert lines[0].startswith("2000/5000 frames (40 %)") and "left" in lines[0]
 
 
-def test_resume_command_replaces_an_earlier_resume():
-    import cli
+def test_resume_command_keeps_every_other_argument_and_quotes_them():
+    argv = ["train", "--resume", "old.npz", "--data", "my songs", "--split", "train",
+            "--epochs", "9"]
+    words = cli.resume_command(argv, "run/checkpoint.npz")
+    assert words.endswith("train --data 'my songs' --split train --epochs 9 "
+                          "--resume run/checkpoint.npz")
+    assert cli.resume_command(["--epochs=9", "--resume=x.npz"], "c.npz").endswith(
+        "rnnrbm.py --epochs=9 --resume c.npz")
 
-    argv = ["train", "--resume", "old.npz", "--data", "songs", "--epochs", "9"]
-    assert cli.resume_command(argv, "run/checkpoint.npz") == \
-        "python rnnrbm.py train --resume run/checkpoint.npz --data songs --epochs 9"
-    assert cli.resume_command(["--epochs", "9"], "c.npz") == \
-        "python rnnrbm.py train --resume c.npz --epochs 9"
+
+def test_importing_modules_changes_nothing_and_helpers_do_not_import_the_command_line():
+    code = """
+import os, sys
+before = dict(os.environ)
+import compare, evaluate, datasets, numpy_rnnrbm, synth, bench
+assert "cli" not in sys.modules, "cli imported"
+import rnnrbm, cli
+assert dict(os.environ) == before, "environment changed"
+assert not rnnrbm._blas_checked, "the compiler was asked about BLAS on import"
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_readme_python_example_runs(nottingham_dir, tmp_path, monkeypatch):
+    text = (ROOT / "README.md").read_text()
+    example = text.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "Nottingham").symlink_to(nottingham_dir)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    namespace = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    assert (tmp_path / "sample.mid").is_file() and (tmp_path / "sample.png").is_file()
+    assert (tmp_path / "checkpoint.npz").is_file()
+
+
+def test_compare_names_a_file_that_is_not_a_log(tmp_path):
+    picture = tmp_path / "picture.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe binary")
+    result = run("compare", picture)
+    assert_one_line_error(result, "picture.png", "epoch", "monitor")
+    table = tmp_path / "other.tsv"
+    table.write_text("a\tb\n1\t2\n")
+    assert_one_line_error(run("compare", table), "other.tsv", "header")
+
+
+def test_evaluate_shows_progress_and_reports_its_settings(tmp_path):
+    import pickle
+
+    model = rnnrbm.RnnRbm(n_hidden=6, n_hidden_recurrent=4, r=(60, 66), seed=9)
+    model.save(tmp_path / "checkpoint.npz")
+    dataset = {split: [[[60, 64], [62], [], [65, 60]]] for split in cli.SPLITS}
+    (tmp_path / "tiny.pickle").write_bytes(pickle.dumps(dataset))
+    result = run("evaluate", tmp_path / "checkpoint.npz", "--pickle", tmp_path / "tiny.pickle",
+                 "--chains", 3, "--temperatures", 5, "--jobs", 1,
+                 "--out", tmp_path / "out" / "metrics.json")
+    assert result.returncode == 0, result.stderr
+    assert "4/4 frames (100 %)" in result.stderr
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["ais_chains"] == 3 and metrics["ais_temperatures"] == 5
+    assert metrics["seconds"] >= 0 and metrics["command"].startswith("python rnnrbm.py evaluate")

@@ -125,5 +125,6 @@ def test_command_writes_metrics_for_a_checkpoint(tmp_path):
     command[3] = str(tmp_path / "broken.npz")
     result = subprocess.run(command, capture_output=True, text=True,
                             cwd=rnnrbm.os.path.dirname(rnnrbm.__file__))
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "broken.npz" in result.stderr and "Traceback" not in result.stderr
+    assert "allow_pickle" not in result.stderr

@@ -115,13 +115,6 @@ def test_numpy_gradients_match_finite_differences():
             assert grads[name][index] == pytest.approx(numeric, rel=1e-5, abs=1e-8), name
 
 
-def exact_rbm_distribution(W, bv, bh):
-    states = all_binary_vectors(len(bv))
-    log_p = -np.array([ref.free_energy(x[None], W, bv, bh) for x in states])
-    p = np.exp(log_p - log_p.max())
-    return states, p / p.sum()
-
-
 def test_gibbs_chain_samples_the_exact_rbm_distribution():
     """20,000 parallel chains after 30 steps against the enumerated distribution.
 
@@ -136,7 +129,7 @@ def test_gibbs_chain_samples_the_exact_rbm_distribution():
     f = pytensor.function([v], v_sample, updates={shared_rng: next_rng}, mode=C)
     n = 20000
     samples = f(np.zeros((n, 3)))
-    states, p = exact_rbm_distribution(W, bv, bh)
+    states, p = ref.exact_rbm_distribution(W, bv, bh)
     counts = np.array([(samples == x).all(axis=1).sum() for x in states])
     assert counts.sum() == n
     chi2 = ((counts - n * p) ** 2 / (n * p)).sum()
