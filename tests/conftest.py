@@ -31,3 +31,14 @@ def nottingham_dir(tmp_path_factory):
     with zipfile.ZipFile(archive) as zipped:
         zipped.extractall(target)
     return target / "Nottingham"
+
+
+@pytest.fixture(scope="session")
+def nottingham_pickle():
+    """Path of Nottingham.pickle: data/ of the checkout (what download.sh makes), else
+    ../shared/data beside the checkout; skips the test if neither exists."""
+    for path in (CHECKOUT / "data" / "Nottingham.pickle",
+                 CHECKOUT.parent / "shared" / "data" / "Nottingham.pickle"):
+        if path.is_file():
+            return path
+    pytest.skip("Nottingham.pickle not found: run ./download.sh --pickle")

@@ -211,13 +211,13 @@ def test_results_do_not_depend_on_the_number_of_threads():
             np.testing.assert_array_equal(got, want)
 
 
-def test_float32_ais_agrees_with_float64_on_the_paper_model():
+def test_float32_ais_agrees_with_float64_on_the_paper_model(nottingham_pickle):
     """AIS as evaluate runs it (100 chains x 1,000 temperatures) on 10 test
     frames of the committed Nottingham model, float32 against float64: each
     frame's log-likelihood within 0.005 nats (and their mean), given the same
     uniforms (float32 draws, exact in float64); and, as evaluate draws them
     (each dtype its own stream), the mean over the frames within the AIS
-    noise. Skipped without the model or the dataset."""
+    noise. Skipped without the dataset."""
     import os
 
     import evaluate
@@ -225,11 +225,8 @@ def test_float32_ais_agrees_with_float64_on_the_paper_model():
     from datasets import load_pickle_rolls
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    model, data = (os.path.join(root, *p) for p in (("results", "paper-nottingham",
-                                                     "checkpoint.npz"),
-                                                    ("data", "Nottingham.pickle")))
-    if not (os.path.exists(model) and os.path.exists(data)):
-        pytest.skip("needs results/paper-nottingham/checkpoint.npz and data/Nottingham.pickle")
+    model = os.path.join(root, "results", "paper-nottingham", "checkpoint.npz")
+    data = nottingham_pickle
     state = training.read_checkpoint(model)
     params = {name: state[name].astype(np.float64) for name in ref.PARAM_NAMES}
     rolls = load_pickle_rolls(data, "test", state["config"]["r"])
