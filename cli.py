@@ -264,8 +264,9 @@ def read_training_data(args, r, dt):
     from midi.utils import MidiReadError, midiread
 
     data = named_dataset(args.data) if args.data else os.path.join(DATA, "Nottingham", "train")
-    hint = "" if args.data else (f" (looked in {data}: run ./download.sh to fetch the "
-                                 "Nottingham data)")
+    # A hint for the data download.sh fetches, never for the user's own paths.
+    hint = "" if data == args.data else " (run ./download.sh --pickle)" \
+        if data.endswith(".pickle") else " (run ./download.sh to fetch the Nottingham data)"
     if data.endswith((".pickle", ".pkl")):
         existing_file("--data", data, hint)
         try:
