@@ -63,7 +63,3 @@ class Rbm(training.Trainable):
         order = self.shuffle_rng.permutation(len(rows))
         return ((rows[order[i:i + batch_size]] for i in range(0, len(rows), batch_size)),
                 -(-len(rows) // batch_size))
-
-    def weights(self):
-        """{"W", "bv", "bh"}: arrays, for the RNN-RBM that this RBM pretrains."""
-        return {p.name: p.get_value() for p in self.params}

@@ -87,7 +87,3 @@ class Rnn(training.Trainable):
                                                   model["probabilities"]], mode=mode)
         self.log_likelihoods = lambda roll: scores(np.asarray(roll, dtype))[0]
         self.probabilities = lambda roll: scores(np.asarray(roll, dtype))[1]
-
-    def recurrent_parameters(self):
-        """{name: array} of the parameters the RNN-RBM takes from its pretrained RNN."""
-        return {p.name: p.get_value() for p in self.params}

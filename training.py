@@ -34,7 +34,7 @@ def clip_gradients(gradients, clip_norm=None, clip_value=None):
 
 
 def updates(params, gradients, learning_rates, momentum=0.0, method="sgd", clip_norm=None,
-            clip_value=None, lr_scale=None):
+            clip_value=None):
     """The (shared variable, new value) pairs of one descent step.
 
     learning_rates : one per parameter (a number each).
@@ -42,8 +42,6 @@ def updates(params, gradients, learning_rates, momentum=0.0, method="sgd", clip_
         Boulanger-Lewandowski and Pascanu 2013, "Advances in optimizing recurrent
         networks": v <- momentum v - lr g; p <- p + momentum v_new - lr g)
         or "adam" (Kingma and Ba 2015, with their default betas and epsilon).
-    lr_scale : a shared scalar multiplying every learning rate (a schedule
-        sets it between steps), or None.
     Gradients are clipped first (see clip_gradients). The optimiser's own state
     (velocities, moments) is returned in `state`: a list of shared variables
     to save with the parameters.
@@ -61,8 +59,6 @@ def updates(params, gradients, learning_rates, momentum=0.0, method="sgd", clip_
             return pt.as_tensor(np.asarray(x, dtype=p.dtype))
 
         lr = constant(lr)
-        if lr_scale is not None:
-            lr = lr * pt.cast(lr_scale, p.dtype)
         zeros = np.zeros_like(p.get_value(borrow=True))
         if method == "adam":
             m = pytensor.shared(zeros, name=f"{p.name}_m")
@@ -190,7 +186,7 @@ class Trainable:
         return chunks, count
 
     def train_rolls(self, dataset, batch_size=100, num_epochs=200, log_path=None,
-                    checkpoint_path=None, checkpoint_every=10, progress=None, after_epoch=None):
+                    checkpoint_path=None, checkpoint_every=10, progress=None):
         """Train on piano rolls (one (frames x n_visible) array per song).
 
         Every epoch takes one step of `train_function` per batch (see
@@ -204,8 +200,6 @@ class Trainable:
             `checkpoint_every` epochs, at the end and when interrupted.
         progress : called as progress(batches_done, batches_in_epoch) after
             every batch.
-        after_epoch : called as after_epoch(self) after each epoch's
-            checkpoint; training stops early when it returns True.
 
         Ctrl+C (KeyboardInterrupt) abandons the current epoch, restores the
         state from before it, so that resuming repeats exactly what an
@@ -242,8 +236,6 @@ class Trainable:
                     print("%d\t%.10g\t%.2f" % self.history[-1], file=log, flush=True)
                 if checkpoint_path and (epoch % checkpoint_every == 0 or epoch == num_epochs):
                     self.save(checkpoint_path)
-                if after_epoch and after_epoch(self):
-                    break
         except KeyboardInterrupt:
             self.set_state(snapshot)
             self.interrupted = True
