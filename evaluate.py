@@ -37,12 +37,12 @@ import numpy as np
 from numpy_rnnrbm import free_energies, rnn_biases, sigmoid, softplus
 
 
-GROUP_CHAINS = 20000  # AIS chains run together: their uniforms of one temperature take 38 MB
+GROUP_CHAINS = 20000  # AIS chains run together (their states take 14 MB in float64)
 
 
 def compile_ais(dtype="float64"):
     """Compile gibbs.AnnealedGibbs for the C backend: (W, bv, bh, v, log_w, betas,
-    uniform_h, uniform_v) -> (v, log_w), called once per temperature.
+    key) -> (v, log_w), called once per temperature.
 
     dtype : of W, the biases, the states and the uniforms (log_w, betas: float64).
     """
@@ -53,8 +53,7 @@ def compile_ais(dtype="float64"):
     from rnnrbm import BACKENDS
 
     inputs = [*(pt.matrix(name, dtype=dtype) for name in ("W", "bv", "bh", "v")),
-              pt.dvector("log_w"), pt.dvector("betas"), pt.tensor3("uniform_h", dtype=dtype),
-              pt.tensor3("uniform_v", dtype=dtype)]
+              pt.dvector("log_w"), pt.dvector("betas"), pt.vector("key", dtype="uint64")]
     return pytensor.function(inputs, AnnealedGibbs()(*inputs), mode=BACKENDS["c"])
 
 
@@ -64,8 +63,8 @@ def ais_log_partition(W, bv, bh, rng, n_chains=100, n_temperatures=1000, dtype="
     Temperatures beta_i = i / n_temperatures; the chains start from the
     exact beta = 0 distribution (independent visible units with biases bv)
     and take one Gibbs step at each beta > 0 (gibbs.AnnealedGibbs, in
-    `dtype`, its uniforms too: float32 draws half the random bits, so its
-    random stream differs from float64's; the weights are summed in float64
+    `dtype`, its uniforms too: the same streams, float32 taking the top 24
+    of the bits float64 takes 53 of; the weights are summed in float64
     either way). The RBMs are
     taken in groups of GROUP_CHAINS chains, to bound the memory.
     Returns (log_Z, stderr): arrays of one entry per row; stderr is the delta
@@ -85,14 +84,13 @@ def ais_log_partition(W, bv, bh, rng, n_chains=100, n_temperatures=1000, dtype="
 
 def ais_log_weights(W, bv, bh, rng, n_chains, n_temperatures, dtype):
     """The AIS log-weights (chains x rows) of ais_log_partition, for all its RBMs
-    at once. The chains' starting states, then for each temperature the
-    uniforms of the hidden units and of the visible units (in `dtype`), are
-    drawn from `rng` in that order. (The PyTensor scan this replaced drew them in the same
-    order, but from a copy of `rng` taken before the starting states were
-    drawn, so that its first hidden uniforms repeated the starting states'.)"""
+    at once. The chains' starting states, then for each temperature the two
+    keys of the kernel's uniform streams, are drawn from `rng` in that
+    order."""
+    from gibbs import new_keys
+
     f = _compiled_ais(dtype)
     n_rows, n_visible = bv.shape
-    n_hidden = W.shape[1]
     # Chains are stacked as rows: chain c of RBM i is row c * n_rows + i,
     # whose biases the kernel takes from row i.
     v = (rng.random((n_chains * n_rows, n_visible)) < sigmoid(np.tile(bv, (n_chains, 1))))
@@ -100,13 +98,8 @@ def ais_log_weights(W, bv, bh, rng, n_chains, n_temperatures, dtype):
     log_w = np.zeros(len(v))
     betas = np.linspace(0.0, 1.0, n_temperatures + 1)
     W, bv, bh = (np.asarray(x, dtype=dtype) for x in (W, bv, bh))
-    # Refilled in place: fresh arrays cost page faults (a tenth of the time).
-    uniform_h = np.empty((1, len(v), n_hidden), dtype=dtype)
-    uniform_v = np.empty((1, len(v), n_visible), dtype=dtype)
     for i in range(n_temperatures):
-        rng.random(out=uniform_h, dtype=dtype)
-        rng.random(out=uniform_v, dtype=dtype)
-        v, log_w = f(W, bv, bh, v, log_w, betas[i:i + 2], uniform_h, uniform_v)
+        v, log_w = f(W, bv, bh, v, log_w, betas[i:i + 2], new_keys(rng))
     return log_w.reshape(n_chains, n_rows)
 
 

@@ -3,11 +3,14 @@
 PyTensor's graph runs a Gibbs chain op by op: a `scan` step of a few
 elementwise ops and two matrix products, each dispatched by the virtual
 machine. `GibbsChain` runs all k steps of every row (one chain per row, with
-the row's own biases, as the RNN-RBM's frames have) in one C function, fed the
-chain's uniforms, so it makes exactly the draws the graph does: unit j is on
-when u_j < sigmoid(input_j). `AnnealedGibbs` is the same chain with a
-temperature per step and the log importance weights of annealed importance
-sampling (AIS), for evaluate.py. `draw_uniforms` draws the uniforms.
+the row's own biases, as the RNN-RBM's frames have) in one C function: unit j
+is on when u_j < sigmoid(input_j), as in the graph. `AnnealedGibbs` is the
+same chain with a temperature per step and the log importance weights of
+annealed importance sampling (AIS), for evaluate.py. Both make their uniforms
+themselves, from two 64-bit keys drawn per call (`draw_keys`, `new_keys`),
+by a counter-based generator (`counter_uniforms` is its NumPy reference):
+drawing them in NumPy and reading them back took a quarter of the time of a
+float32 training step and of AIS.
 
 Why it is fast: the states are binary, so v W is the sum of the rows of W
 that v selects, and h W^T of the rows of W^T that h selects: work in
@@ -29,33 +32,71 @@ import inspect
 import os
 import zlib
 
+import numpy as np
 import pytensor.tensor as pt
 from pytensor.graph.basic import Apply
 from pytensor.link.c.op import COp
 from pytensor.tensor.random.op import RandomVariable
 
 
-class StandardUniformRV(RandomVariable):
-    """Uniforms on [0, 1) by `Generator.random(size, dtype)`, float64 or float32.
+def new_keys(rng, size=2):
+    """Random 64-bit keys of counter_uniforms streams drawn from NumPy Generator `rng`."""
+    return rng.integers(0, 2**64, size=size, dtype=np.uint64)
 
-    float64: the very numbers `rng.uniform(0, 1, size)` draws (NumPy computes
-    low + (high - low) * random()), so the random stream does not change, but
-    six times faster: PyTensor passes uniform's bounds as broadcast arrays,
-    which sends NumPy down its slow broadcasting path. float32: NumPy's own
-    float32 draws, k / 2^24 for a uniform 24-bit k from one 32-bit word
-    (float64 draws take a 64-bit word each), half the bits and half the memory;
-    a different stream from float64's.
-    """
 
-    name = "random"
+class KeysRV(RandomVariable):
+    """new_keys as a PyTensor random variable, so the generator threads through graphs."""
+
+    name = "keys"
     signature = "->()"
-    dtype = "float64"
+    dtype = "uint64"
 
     def rng_fn(self, rng, size):
-        return rng.random(size, dtype=self.dtype)
+        return new_keys(rng, size)
 
 
-_standard_uniforms = {dtype: StandardUniformRV(dtype=dtype) for dtype in ("float64", "float32")}
+_keys = KeysRV()
+
+
+def draw_keys(rng):
+    """Return (next_rng, key): two stream keys (uint64) drawn from generator variable `rng`."""
+    return _keys(size=(2,), rng=rng, return_next_rng=True)
+
+
+GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+SPLITMIX_MULTIPLIERS = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def counter_uniforms(key, shape, dtype="float64"):
+    """Uniforms on [0, 1) of `shape`, number i (C order) of stream `key`:
+    z = SplitMix64's output for the state key + (i + 1) * GOLDEN_GAMMA (Steele,
+    Lea and Flood, "Fast splittable pseudorandom number generators", OOPSLA
+    2014), then z >> 11 / 2^53 (float64) or z >> 40 / 2^24 (float32).
+
+    The Gibbs kernels make exactly these numbers themselves (this is their
+    NumPy reference): each number depends on its
+    index alone, so rows can be shared between threads and the draws cost no
+    memory traffic. SplitMix64 passes BigCrush; distinct random 64-bit keys
+    give overlapping stretches of its sequence with negligible probability
+    (a call uses at most millions of its 2^64 states).
+
+    In float32, u = k / 2^24 (k uniform on 0 .. 2^24 - 1, every value exact)
+    makes [u < p] Bernoulli(q) with q = ceil(p 2^24) / 2^24 for the float32
+    probability p: q - p lies in [0, 2^-24) (6e-8), the spacing of float32
+    numbers just below 1; below p = 2^-24 (an input below -16.6) that is an
+    absolute, not a relative, error. The kernel's comparison, u (1 + t) < n
+    rather than u < n / (1 + t) (see the C source), moves q by at most a few
+    float32 ulps of p. float64 (k / 2^53): q - p in [0, 2^-53).
+    """
+    i = np.arange(1, int(np.prod(shape)) + 1, dtype=np.uint64)
+    with np.errstate(over="ignore"):  # uint64 arithmetic is meant to wrap
+        z = np.uint64(key) + i * GOLDEN_GAMMA
+        z = (z ^ (z >> np.uint64(30))) * SPLITMIX_MULTIPLIERS[0]
+        z = (z ^ (z >> np.uint64(27))) * SPLITMIX_MULTIPLIERS[1]
+        z ^= z >> np.uint64(31)
+    if np.dtype(dtype) == np.float32:
+        return ((z >> np.uint64(40)).astype(np.float32) * np.float32(2.0**-24)).reshape(shape)
+    return ((z >> np.uint64(11)).astype(np.float64) * 2.0**-53).reshape(shape)
 
 
 def default_threads():
@@ -150,6 +191,34 @@ static inline float exp_nonpositive(float x)
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;
+}
+
+/* The uniforms: number i (from 0) of the stream `key` is SplitMix64's
+   output for the state key + (i + 1) gamma (Steele, Lea and Flood, "Fast
+   splittable pseudorandom number generators", OOPSLA 2014), its top 53 bits
+   (double) or 24 bits (float) scaled to [0, 1). Each number is computed from
+   its index alone, so any row's uniforms can be made on any thread, and the
+   loop vectorises (64-bit multiplies are single AVX-512 instructions).
+   gibbs.counter_uniforms is the same in NumPy. */
+static const uint64_t GOLDEN_GAMMA = 0x9E3779B97F4A7C15ULL;
+
+static inline uint64_t splitmix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static inline void to_uniform(uint64_t z, double &u) { u = (double)(int64_t)(z >> 11) * 0x1.0p-53; }
+static inline void to_uniform(uint64_t z, float &u) { u = (float)(int32_t)(z >> 40) * 0x1.0p-24f; }
+
+/* u[j] = number first + j of stream `key`, for j < n. */
+template <typename T>
+static void counter_uniforms(uint64_t key, uint64_t first, int n, T *u)
+{
+    const uint64_t start = key + (first + 1) * GOLDEN_GAMMA;
+    for (int j = 0; j < n; j++)
+        to_uniform(splitmix64(start + (uint64_t)j * GOLDEN_GAMMA), u[j]);
 }
 
 /* Whether u < sigmoid(x), given t = exp(-|x|): sigmoid(x) is n / (1 + t)
@@ -316,7 +385,7 @@ enum { BLOCK = 64 };  /* rows advanced together, one half step at a time */
 template <typename T>
 struct Workspace {
     int *v_index = NULL, *h_index = NULL, *v_count = NULL, *h_count = NULL;
-    T *v_weight = NULL, *ones = NULL, *x = NULL, *a = NULL, *p = NULL;
+    T *v_weight = NULL, *ones = NULL, *x = NULL, *a = NULL, *p = NULL, *u = NULL;
     bool allocate(int nv, int nh, int block)
     {
         const int n = nv > nh ? nv : nh;
@@ -329,7 +398,8 @@ struct Workspace {
         x = (T *)malloc(sizeof(T) * block * nh);
         a = (T *)malloc(sizeof(T) * block * nv);
         p = (T *)malloc(sizeof(T) * n);
-        if (!(v_index && h_index && v_count && h_count && v_weight && ones && x && a && p))
+        u = (T *)malloc(sizeof(T) * n);
+        if (!(v_index && h_index && v_count && h_count && v_weight && ones && x && a && p && u))
             return false;
         for (int i = 0; i < n; i++)
             ones[i] = 1;
@@ -338,7 +408,7 @@ struct Workspace {
     void release()
     {
         free(v_index); free(h_index); free(v_count); free(h_count);
-        free(v_weight); free(ones); free(x); free(a); free(p);
+        free(v_weight); free(ones); free(x); free(a); free(p); free(u);
     }
 };
 
@@ -348,14 +418,16 @@ struct Workspace {
    x = bh + v W,
    h = [u_h < sigmoid(beta x)], a = bv + beta h W^T, v = [u_v < sigmoid(a)],
    with beta = betas[s + 1] at step s (1 without betas). The uniforms of
-   step s for row r are at uh + s * stride_h + r * nh (uv likewise). With
-   `activation` (rows x nv), one more half step (using uh's step `steps`)
-   writes the visible input a there. With `log_w`, adds each row's AIS weight
+   hidden unit j of row r (of all_rows, counted from first_row) at step s
+   are number (s * all_rows + first_row + r) * nh + j of stream key_h, the
+   visible ones likewise of key_v: the C-order positions in arrays of
+   steps x all_rows x units. With `activation` (rows x nv), one more half
+   step (using step `steps` of key_h) writes the visible input a there. With `log_w`, adds each row's AIS weight
    increment of each step before its sampling. */
 template <typename T>
 static void chain_block(int rows, int nv, int nh, int steps, const T *W, const T *WT,
                         const T *bv, int bv_rows, const T *bh, int bh_rows, int first_row, T *v,
-                        const T *uh, npy_intp stride_h, const T *uv, npy_intp stride_v,
+                        uint64_t key_h, uint64_t key_v, npy_intp all_rows,
                         const double *betas, double *log_w, T *activation, Workspace<T> &w)
 {
     for (int r = 0; r < rows; r++) {  /* the start may be any real vector */
@@ -375,25 +447,28 @@ static void chain_block(int rows, int nv, int nh, int steps, const T *W, const T
         const double beta = betas ? betas[s + 1] : 1.0;
         weighted_sums(rows, w.x, nh, bh, bh_rows, first_row, (T)1, W, nh, w.v_index, nv,
                       w.v_count, v_weight, v_weight_stride);
-        for (int r = 0; r < rows; r++)
-            w.h_count[r] = sample_units(w.x + r * nh, nh, beta, uh + s * stride_h + r * nh, w.p,
-                                        w.h_index + r * nh, (T *)NULL,
-                                        s < steps && log_w ? log_w + r : (double *)NULL,
+        for (int r = 0; r < rows; r++) {
+            counter_uniforms(key_h, ((uint64_t)s * all_rows + first_row + r) * nh, nh, w.u);
+            w.h_count[r] = sample_units(w.x + r * nh, nh, beta, w.u, w.p, w.h_index + r * nh,
+                                        (T *)NULL, s < steps && log_w ? log_w + r : (double *)NULL,
                                         betas ? betas[s] : 1.0);
+        }
         T *a = s == steps ? activation : w.a;
         weighted_sums(rows, a, nv, bv, bv_rows, first_row, (T)beta, WT, nv, w.h_index, nh,
                       w.h_count, w.ones, 0);
         if (s == steps)
             break;
-        for (int r = 0; r < rows; r++)
-            w.v_count[r] = sample_units(a + r * nv, nv, 1.0, uv + s * stride_v + r * nv, w.p,
-                                        w.v_index + r * nv, v + r * nv, (double *)NULL, 1.0);
+        for (int r = 0; r < rows; r++) {
+            counter_uniforms(key_v, ((uint64_t)s * all_rows + first_row + r) * nv, nv, w.u);
+            w.v_count[r] = sample_units(a + r * nv, nv, 1.0, w.u, w.p, w.v_index + r * nv,
+                                        v + r * nv, (double *)NULL, 1.0);
+        }
         v_weight = w.ones;
         v_weight_stride = 0;
     }
 }
 
-/* One call's chains: rows x nv states v, their biases, uniforms, ... as chain_block takes them. */
+/* One call's chains: rows x nv states v, their biases, random keys, ... as chain_block takes them. */
 template <typename T>
 struct Chains {
     int rows, nv, nh, steps;
@@ -402,7 +477,7 @@ struct Chains {
     const T *bh;
     int bh_rows;
     T *v;
-    const T *uh, *uv;
+    uint64_t key_h, key_v;
     const double *betas;
     double *log_w;
     T *activation;
@@ -422,8 +497,7 @@ static int run_rows(const Chains<T> &c, int first, int last)
     for (int r = first; r < last; r += BLOCK)
         chain_block(last - r < BLOCK ? last - r : (int)BLOCK, c.nv, c.nh, c.steps, c.W, c.WT,
                     c.bv, c.bv_rows, c.bh, c.bh_rows, r, c.v + (npy_intp)r * c.nv,
-                    c.uh + (npy_intp)r * c.nh, (npy_intp)c.rows * c.nh,
-                    c.uv + (npy_intp)r * c.nv, (npy_intp)c.rows * c.nv, c.betas,
+                    c.key_h, c.key_v, c.rows, c.betas,
                     c.log_w ? c.log_w + r : (double *)NULL,
                     c.activation ? c.activation + (npy_intp)r * c.nv : (T *)NULL, w);
     w.release();
@@ -448,8 +522,8 @@ enum { MAX_THREADS = 64, ROWS_PER_THREAD = 16 };  /* fewer rows do not pay for a
 
 /* All rows: row r's biases are row r % bv_rows of bv (bv_rows x nv) and
    r % bh_rows of bh: one per row, a shared one, or, for AIS, one per RBM
-   with its chains stacked as blocks of rows. uh is (steps or steps + 1) x
-   rows x nh and uv steps x rows x nv, C order. W^T is copied once so that
+   with its chains stacked as blocks of rows. The uniforms come from the
+   streams key_h and key_v (see chain_block). W^T is copied once so that
    both half steps read contiguous rows. The rows are shared between up to
    `threads` threads; each row's arithmetic is the same whatever thread runs
    it, so the results do not depend on the number of threads. Returns 0, or
@@ -457,7 +531,7 @@ enum { MAX_THREADS = 64, ROWS_PER_THREAD = 16 };  /* fewer rows do not pay for a
 template <typename T>
 static int chain_rows(int rows, int nv, int nh, int steps, const T *W,
                       const T *bv, int bv_rows, const T *bh, int bh_rows, T *v,
-                      const T *uh, const T *uv,
+                      uint64_t key_h, uint64_t key_v,
                       const double *betas, double *log_w, T *activation, int threads)
 {
     T *WT = (T *)malloc(sizeof(T) * ((size_t)nv * nh + 1));
@@ -467,7 +541,7 @@ static int chain_rows(int rows, int nv, int nh, int steps, const T *W,
         for (int j = 0; j < nh; j++)
             WT[(npy_intp)j * nv + i] = W[(npy_intp)i * nh + j];
     const Chains<T> chains = {rows, nv, nh, steps, W, WT, bv, bv_rows, bh, bh_rows, v,
-                              uh, uv, betas, log_w, activation};
+                              key_h, key_v, betas, log_w, activation};
     threads = threads < rows / ROWS_PER_THREAD ? threads : rows / ROWS_PER_THREAD;
     threads = threads < 1 ? 1 : threads > MAX_THREADS ? (int)MAX_THREADS : threads;
     Share<T> shares[MAX_THREADS];
@@ -493,11 +567,12 @@ static int chain_rows(int rows, int nv, int nh, int steps, const T *W,
 }  /* namespace rnnrbm_gibbs */
 """
 
-def _c_call(inputs, outputs, sub, threads, extra_h, betas="NULL", log_w=None, activation=None):
-    """C code running chain_rows on an Op's inputs: checks the shapes, takes
-    contiguous views, allocates the outputs (v_out a copy of v; log_w's copy
-    and the activation if asked for), and fails cleanly."""
-    W, bv, bh, v, uh, uv = inputs
+def _c_call(inputs, outputs, sub, threads, steps=None, betas=None, log_w=None, activation=None):
+    """C code running chain_rows on an Op's inputs W, bv, bh, v, key and the
+    number of steps (an int scalar, or else len(betas) - 1): checks the
+    shapes, takes contiguous views, allocates the outputs (v_out a copy of v;
+    log_w's copy and the activation if asked for), and fails cleanly."""
+    W, bv, bh, v, key = inputs
     v_out, fail = outputs[0], sub["fail"]
     new_outputs = [f"Py_XDECREF({v_out}); {v_out} = (PyArrayObject *)PyArray_NewCopy({v}, NPY_CORDER);"]
     if log_w:
@@ -508,40 +583,41 @@ def _c_call(inputs, outputs, sub, threads, extra_h, betas="NULL", log_w=None, ac
         new_outputs.append(f"Py_XDECREF({activation}); {activation} = (PyArrayObject *)"
                            f"PyArray_SimpleNew(2, PyArray_DIMS({v}), PyArray_TYPE({v}));")
     made = " && ".join([v_out] + ([log_w_out] if log_w else []) + ([activation] if activation else []))
+    n_steps = (f"PyArray_DIMS({betas})[0] - 1" if log_w
+               else f"(npy_intp)((dtype_{steps} *)PyArray_DATA({steps}))[0]")
     return f"""
     {{
     typedef dtype_{v} real;
     const npy_intp rows = PyArray_DIMS({v})[0], nv = PyArray_DIMS({W})[0],
-                   nh = PyArray_DIMS({W})[1], steps = PyArray_DIMS({uv})[0];
+                   nh = PyArray_DIMS({W})[1], steps = {n_steps};
     if (PyArray_DIMS({v})[1] != nv || PyArray_DIMS({bv})[1] != nv || PyArray_DIMS({bh})[1] != nh
             || PyArray_DIMS({bv})[0] < 1 || rows % PyArray_DIMS({bv})[0] != 0
             || PyArray_DIMS({bh})[0] < 1 || rows % PyArray_DIMS({bh})[0] != 0
-            || PyArray_DIMS({uh})[0] != steps + {extra_h}
-            || PyArray_DIMS({uh})[1] != rows || PyArray_DIMS({uh})[2] != nh
-            || PyArray_DIMS({uv})[1] != rows || PyArray_DIMS({uv})[2] != nv
-            {f"|| PyArray_DIMS({betas})[0] != steps + 1 || PyArray_DIMS({log_w})[0] != rows" if log_w else ""}) {{
+            || steps < 0 || PyArray_DIMS({key})[0] != 2
+            {f"|| PyArray_DIMS({log_w})[0] != rows" if log_w else ""}) {{
         PyErr_Format(PyExc_ValueError, "Gibbs chain: inconsistent shapes (W %ld x %ld, v %ld x %ld, "
-                     "biases %ld and %ld rows, uniforms %ld and %ld steps)", (long)nv, (long)nh,
+                     "biases %ld and %ld rows, %ld steps, %ld keys)", (long)nv, (long)nh,
                      (long)rows, (long)PyArray_DIMS({v})[1], (long)PyArray_DIMS({bv})[0],
-                     (long)PyArray_DIMS({bh})[0], (long)PyArray_DIMS({uh})[0], (long)steps);
+                     (long)PyArray_DIMS({bh})[0], (long)steps, (long)PyArray_DIMS({key})[0]);
         {fail}
     }}
+    const npy_uint64 key_h = *(npy_uint64 *)PyArray_GETPTR1({key}, 0),
+                     key_v = *(npy_uint64 *)PyArray_GETPTR1({key}, 1);
     PyArrayObject *W_c = PyArray_GETCONTIGUOUS({W}), *bv_c = PyArray_GETCONTIGUOUS({bv}),
-                  *bh_c = PyArray_GETCONTIGUOUS({bh}), *uh_c = PyArray_GETCONTIGUOUS({uh}),
-                  *uv_c = PyArray_GETCONTIGUOUS({uv}){f", *betas_c = PyArray_GETCONTIGUOUS({betas})" if log_w else ""};
+                  *bh_c = PyArray_GETCONTIGUOUS({bh}){f", *betas_c = PyArray_GETCONTIGUOUS({betas})" if log_w else ""};
     {" ".join(new_outputs)}
     int status = -1;
-    if (W_c && bv_c && bh_c && uh_c && uv_c {"&& betas_c" if log_w else ""} && {made})
+    if (W_c && bv_c && bh_c {"&& betas_c" if log_w else ""} && {made})
         status = rnnrbm_gibbs::chain_rows<real>(
             (int)rows, (int)nv, (int)nh, (int)steps, (real *)PyArray_DATA(W_c),
             (real *)PyArray_DATA(bv_c), (int)PyArray_DIMS(bv_c)[0],
             (real *)PyArray_DATA(bh_c), (int)PyArray_DIMS(bh_c)[0],
-            (real *)PyArray_DATA({v_out}), (real *)PyArray_DATA(uh_c), (real *)PyArray_DATA(uv_c),
+            (real *)PyArray_DATA({v_out}), key_h, key_v,
             {"(double *)PyArray_DATA(betas_c)" if log_w else "(double *)NULL"},
             {f"(double *)PyArray_DATA({log_w_out})" if log_w else "(double *)NULL"},
             {f"(real *)PyArray_DATA({activation})" if activation else "(real *)NULL"},
             {int(threads)});
-    Py_XDECREF(W_c); Py_XDECREF(bv_c); Py_XDECREF(bh_c); Py_XDECREF(uh_c); Py_XDECREF(uv_c);
+    Py_XDECREF(W_c); Py_XDECREF(bv_c); Py_XDECREF(bh_c);
     {"Py_XDECREF(betas_c);" if log_w else ""}
     if (status) {{
         if (!PyErr_Occurred())
@@ -578,11 +654,10 @@ class _GibbsOp(COp):
         raise NotImplementedError(f"{type(self).__name__} runs only in PyTensor's C backend")
 
 
-def _as_chain_inputs(W, bv, bh, v, *uniforms):
+def _as_chain_inputs(W, bv, bh, v, key):
     """Tensor variables: W, bv, bh, v of one float dtype with the biases as
-    matrices (a vector becomes one row); uniforms of steps x rows x units, in
-    that dtype too."""
-    W, bv, bh, v = (pt.as_tensor_variable(x) for x in (W, bv, bh, v))
+    matrices (a vector becomes one row); key a uint64 vector (two streams)."""
+    W, bv, bh, v, key = (pt.as_tensor_variable(x) for x in (W, bv, bh, v, key))
     bv, bh = (b if b.ndim == 2 else b[None, :] for b in (bv, bh))
     if W.ndim != 2 or v.ndim != 2 or bv.ndim != 2 or bh.ndim != 2:
         raise TypeError("W and v must be matrices, bv and bh vectors or matrices")
@@ -590,27 +665,26 @@ def _as_chain_inputs(W, bv, bh, v, *uniforms):
     if dtype not in ("float32", "float64") or any(x.dtype != dtype for x in (W, bv, bh)):
         raise TypeError(f"W, bv, bh and v must share one float dtype, not "
                         f"{[x.dtype for x in (W, bv, bh, v)]}")
-    uniforms = [pt.as_tensor_variable(u) for u in uniforms]
-    if any(u.ndim != 3 or u.dtype != dtype for u in uniforms):
-        raise TypeError(f"uniforms must be {dtype} arrays of steps x rows x units (the "
-                        f"states' dtype), not {[u.dtype for u in uniforms]}")
-    return [W, bv, bh, v, *uniforms]
+    if key.dtype != "uint64" or key.ndim != 1:
+        raise TypeError(f"key must be a uint64 vector (of 2), not {key.type}")
+    return [W, bv, bh, v, key]
 
 
 class GibbsChain(_GibbsOp):
-    """(W, bv, bh, v, uniform_h, uniform_v) -> v_sample [, activation_v].
+    """(W, bv, bh, v, key, k) -> v_sample [, activation_v].
 
-    k block Gibbs steps from each row of v, k = uniform_v.shape[0]:
-    h = [uniform_h[s] < sigmoid(v W + bh)], v = [uniform_v[s] < sigmoid(h W^T + bv)],
+    k block Gibbs steps from each row of v:
+    h = [u_h < sigmoid(v W + bh)], v = [u_v < sigmoid(h W^T + bv)],
     one chain per row of v. Row r's biases are row r % len(bv) of bv and
     r % len(bh) of bh: one row per chain, one for all, or one per RBM with
     its chains stacked as blocks of rows (the number of rows of v must be a
-    multiple).
-    The uniforms have the dtype of v (see draw_uniforms for how exact the
-    comparison is in float32). With `monitor`, uniform_h has k + 1 steps and
-    the Op also returns the visible input h W^T + bv of one more half step
-    from v_sample, which the training monitor is computed from. Given the same uniforms these
-    are the graph path's samples (see the module docstring for the rounding).
+    multiple). The uniforms, in the dtype of v, are
+    counter_uniforms(key[0], (k + 1, rows, n_hidden)) for u_h and
+    counter_uniforms(key[1], (k, rows, n_visible)) for u_v, made inside the
+    kernel. With `monitor`, the Op also returns the visible input
+    h W^T + bv of one more half step from v_sample (using u_h's step k), which
+    the training monitor is computed from. Given those uniforms these are the
+    graph path's samples (see the module docstring for the rounding).
     """
 
     __props__ = ("monitor", "threads")
@@ -620,27 +694,32 @@ class GibbsChain(_GibbsOp):
         self.monitor = monitor
         self.threads = default_threads() if threads is None else int(threads)
 
-    def make_node(self, W, bv, bh, v, uniform_h, uniform_v):
-        inputs = _as_chain_inputs(W, bv, bh, v, uniform_h, uniform_v)
-        v = inputs[3]
-        return Apply(self, inputs, [v.type() for _ in range(1 + self.monitor)])
+    def make_node(self, W, bv, bh, v, key, k):
+        inputs = _as_chain_inputs(W, bv, bh, v, key)
+        k = pt.as_tensor_variable(k)
+        if k.ndim != 0 or not k.dtype.startswith("int"):
+            raise TypeError(f"k must be an integer scalar, not {k.type}")
+        return Apply(self, [*inputs, k], [inputs[3].type() for _ in range(1 + self.monitor)])
 
     def c_code(self, node, name, inputs, outputs, sub):
-        return _c_call(inputs, outputs, sub, self.threads, extra_h=int(self.monitor),
+        return _c_call(inputs[:5], outputs, sub, self.threads, steps=inputs[5],
                        activation=outputs[1] if self.monitor else None)
 
 
 class AnnealedGibbs(_GibbsOp):
-    """(W, bv, bh, v, log_w, betas, uniform_h, uniform_v) -> (v, log_w); log_w
-    and betas float64, the rest float64 or float32 (the uniforms in the dtype of v).
+    """(W, bv, bh, v, log_w, betas, key) -> (v, log_w); log_w and betas
+    float64, the rest float64 or float32.
 
     AIS along p_beta(v) ~ exp(bv.v) prod_j (1 + exp(beta (v W + bh)_j)): for
-    each step s (k = uniform_v.shape[0] of them), adds to each row's log weight
+    each step s (k = len(betas) - 1 of them), adds to each row's log weight
     sum_j softplus(betas[s + 1] x_j) - softplus(betas[s] x_j), x = v W + bh, then
-    takes one Gibbs step at betas[s + 1]: h = [u < sigmoid(beta x)],
-    v = [u < sigmoid(bv + beta h W^T)]. betas has k + 1 entries; the biases'
-    rows are used as in GibbsChain. Calls can be chained, a slice of the
-    temperatures each, continuing from the v and log_w returned.
+    takes one Gibbs step at betas[s + 1]: h = [u_h < sigmoid(beta x)],
+    v = [u_v < sigmoid(bv + beta h W^T)], the uniforms
+    counter_uniforms(key[0], (k, rows, n_hidden)) and
+    counter_uniforms(key[1], (k, rows, n_visible)) in the dtype of v. The
+    biases' rows are used as in GibbsChain. Calls can be chained, a slice of
+    the temperatures and a fresh key each, continuing from the v and log_w
+    returned.
     """
 
     __props__ = ("threads",)
@@ -649,16 +728,15 @@ class AnnealedGibbs(_GibbsOp):
         super().__init__()
         self.threads = default_threads() if threads is None else int(threads)
 
-    def make_node(self, W, bv, bh, v, log_w, betas, uniform_h, uniform_v):
-        W, bv, bh, v, uniform_h, uniform_v = _as_chain_inputs(W, bv, bh, v, uniform_h, uniform_v)
+    def make_node(self, W, bv, bh, v, log_w, betas, key):
+        W, bv, bh, v, key = _as_chain_inputs(W, bv, bh, v, key)
         log_w, betas = (pt.as_tensor_variable(x) for x in (log_w, betas))
         if log_w.type.dtype != "float64" or log_w.ndim != 1 or betas.dtype != "float64" \
                 or betas.ndim != 1:
             raise TypeError("log_w and betas must be float64 vectors")
-        return Apply(self, [W, bv, bh, v, log_w, betas, uniform_h, uniform_v],
-                     [v.type(), log_w.type()])
+        return Apply(self, [W, bv, bh, v, log_w, betas, key], [v.type(), log_w.type()])
 
     def c_code(self, node, name, inputs, outputs, sub):
-        W, bv, bh, v, log_w, betas, uh, uv = inputs
-        return _c_call([W, bv, bh, v, uh, uv], outputs, sub, self.threads, extra_h=0,
-                       betas=betas, log_w=(log_w, outputs[1]))
+        W, bv, bh, v, log_w, betas, key = inputs
+        return _c_call([W, bv, bh, v, key], outputs, sub, self.threads, betas=betas,
+                       log_w=(log_w, outputs[1]))

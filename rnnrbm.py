@@ -106,11 +106,12 @@ def build_rbm(v, W, bv, bh, k, rng, fused=True):
     k : number of Gibbs steps (an int, or a symbolic integer scalar).
     rng : random generator variable, threaded through the chain.
     fused : run the chain as one `gibbs.GibbsChain` Op (PyTensor's C backend
-        only) rather than as a `scan` of PyTensor ops (any backend): a CD-15
-        chain on a 100-frame chunk, uniforms included, 1.9 times faster for
-        an untrained model, 2.6 times for a trained one. Both draw the same
-        uniforms from `rng` (float64, or float32 for a float32 v) and, given
-        them, make the same samples.
+        only), which draws two stream keys from `rng` and makes its uniforms
+        from them (gibbs.counter_uniforms), rather than as a `scan` of
+        PyTensor ops (any backend) fed uniforms drawn from `rng` by NumPy.
+        Different random streams; given the same uniforms, the same samples
+        (tests/test_gibbs.py). A CD-15 chain on a 100-frame chunk runs
+        several times faster fused (bench.py).
 
     Returns (v_sample, cost, monitor, next_rng):
     v_sample : the chain's state after k steps, same shape as `v`.
@@ -122,22 +123,16 @@ def build_rbm(v, W, bv, bh, k, rng, fused=True):
     next_rng : the generator after all draws, for the caller's updates.
     """
 
-    # All uniforms of the chain in two draws: one Python-level random call
-    # per chain instead of two per step. Step k of uniform_h is for the
-    # monitor's extra half step. float64: the stream PyTensor's uniform draws
-    # (gibbs.draw_uniforms draws the same numbers faster). float32: NumPy's
-    # float32 uniforms (Generator.random(dtype=float32): half the bits), in
-    # both paths; see gibbs.draw_uniforms for how exact u < p is then.
-    batch = [v.shape[i] for i in range(v.ndim - 1)]
-    sizes = [k + 1, *batch, W.shape[1]], [k, *v.shape]
-    if fused or v.dtype == "float32":
-        rng, uniform_h = gibbs.draw_uniforms(rng, sizes[0], v.dtype)
-        rng, uniform_v = gibbs.draw_uniforms(rng, sizes[1], v.dtype)
+    if fused:
+        rng, key = gibbs.draw_keys(rng)
+        v_sample, activation_v = fused_chain(v, W, bv, bh, key, k)
     else:
-        rng, uniform_h = rng.uniform(size=sizes[0], dtype=v.dtype)
-        rng, uniform_v = rng.uniform(size=sizes[1], dtype=v.dtype)
-    chain = fused_chain if fused else graph_chain
-    v_sample, activation_v = chain(v, W, bv, bh, uniform_h, uniform_v)
+        # All uniforms of the chain in two draws, not two per step; step k of
+        # uniform_h is for the monitor's extra half step.
+        batch = [v.shape[i] for i in range(v.ndim - 1)]
+        rng, uniform_h = rng.uniform(size=[k + 1, *batch, W.shape[1]], dtype=v.dtype)
+        rng, uniform_v = rng.uniform(size=[k, *v.shape], dtype=v.dtype)
+        v_sample, activation_v = graph_chain(v, W, bv, bh, uniform_h, uniform_v)
     monitor = reconstruction_log_likelihood(v, activation_v)
     rows = v.shape[0] if v.ndim == 2 else 1
     cost = (free_energy(v, W, bv, bh) - free_energy(v_sample, W, bv, bh)) / rows
@@ -166,12 +161,12 @@ def graph_chain(v, W, bv, bh, uniform_h, uniform_v):
     return v_sample, visible_activation(uniform_h[k], v_sample)
 
 
-def fused_chain(v, W, bv, bh, uniform_h, uniform_v):
-    """graph_chain's result from one gibbs.GibbsChain Op (a vector v is one row)."""
+def fused_chain(v, W, bv, bh, key, k):
+    """graph_chain's result from one gibbs.GibbsChain Op (a vector v is one
+    row), its uniforms made from the stream keys `key`."""
     if v.ndim == 2:
-        return gibbs.GibbsChain(monitor=True)(W, bv, bh, v, uniform_h, uniform_v)
-    v_sample, activation_v = gibbs.GibbsChain(monitor=True)(
-        W, bv, bh, v[None, :], uniform_h[:, None, :], uniform_v[:, None, :])
+        return gibbs.GibbsChain(monitor=True)(W, bv, bh, v, key, k)
+    v_sample, activation_v = gibbs.GibbsChain(monitor=True)(W, bv, bh, v[None, :], key, k)
     return v_sample[0], activation_v[0]
 
 

@@ -204,8 +204,8 @@ class Trainable:
         Ctrl+C (KeyboardInterrupt) abandons the current epoch, restores the
         state from before it, so that resuming repeats exactly what an
         uninterrupted run would do, sets `self.interrupted` and returns.
-        Parameters turning NaN or infinite also restore that state, then raise
-        FloatingPointError. Returns the history.
+        Parameters or the epoch's monitor turning NaN or infinite also restore
+        that state, then raise FloatingPointError. Returns the history.
         """
         self.interrupted = False
         log = open(log_path, "w") if log_path else None
@@ -224,12 +224,16 @@ class Trainable:
                     monitors.append(self.train_function(batch.astype(self.dtype)))
                     if progress:
                         progress(len(monitors), count)
-                if not all(np.isfinite(p.get_value()).all() for p in self.params):
+                monitor = float(np.mean(monitors))
+                # Finite parameters so large that the activations overflow
+                # show only in the monitor (inf - inf).
+                if not (np.isfinite(monitor)
+                        and all(np.isfinite(p.get_value()).all() for p in self.params)):
                     self.set_state(snapshot)
                     raise FloatingPointError(
-                        f"parameters became NaN or infinite during epoch {epoch}; "
-                        "try a smaller learning rate")
-                self.history.append((epoch, float(np.mean(monitors)), time.perf_counter() - start))
+                        f"the parameters or the monitor became NaN or infinite during epoch "
+                        f"{epoch}; try a smaller learning rate")
+                self.history.append((epoch, monitor, time.perf_counter() - start))
                 print(f"Epoch {epoch}/{num_epochs} {self.history[-1][1]:.10g} "
                       f"({self.history[-1][2]:.1f} s)", flush=True)
                 if log:
