@@ -16,6 +16,7 @@ its runs/ folder (ignored by git); paths a user gives are taken as given.
 """
 
 import argparse
+import contextlib
 import glob
 import os
 import shlex
@@ -26,6 +27,7 @@ import time
 
 import bench
 import compare
+import configs
 import rnnrbm
 import training
 from datasets import NAMES, SPLITS
@@ -188,7 +190,13 @@ def signal_name():
 
 # ---------------------------------------------------------------- training
 
-def add_training_arguments(parser, out_default):
+def add_training_arguments(parser, out_default, preset=None):
+    """The options of train and tutorial; `preset` (a configs.CONFIGS entry)
+    replaces their defaults."""
+    parser.add_argument("--config", choices=sorted(configs.CONFIGS), default="tutorial",
+                        help="named configuration whose settings replace these defaults "
+                             "(options given still win; see configs.py): "
+                             + ", ".join(sorted(configs.CONFIGS)) + " (default: %(default)s)")
     parser.add_argument("--data", metavar="PATH",
                         help="a folder of MIDI files (.mid, .midi in any case), a glob, one "
                              "MIDI file, or a piano-roll dataset in the paper's pickle format "
@@ -230,6 +238,48 @@ def add_training_arguments(parser, out_default):
     parser.add_argument("--allow-long-songs", action="store_true",
                         help=f"train even if a song has more than {LONG_SONG_FRAMES:,} frames "
                              "(a very small --dt)")
+    recipe = parser.add_argument_group(
+        "the paper's recipe", "Each off (the tutorial's) unless given; --config paper sets them.")
+    recipe.add_argument("--k", type=positive_int, default=15,
+                        help="Gibbs steps of contrastive divergence, CD-k (default: %(default)s)")
+    recipe.add_argument("--lr-rnn", type=positive_float,
+                        help="learning rate of the RNN part (Wuh, Wuv, Wvu, Wuu, bu, u0; "
+                             "default: --lr)")
+    recipe.add_argument("--momentum", type=float, default=0.0,
+                        help="Nesterov momentum, 0 for plain SGD (default: %(default)s)")
+    recipe.add_argument("--clip-norm", type=positive_float,
+                        help="rescale the gradient to at most this L2 norm")
+    recipe.add_argument("--clip-value", type=positive_float,
+                        help="clip each gradient entry to [-V, V]")
+    recipe.add_argument("--learn-u0", action=argparse.BooleanOptionalAction, default=False,
+                        help="learn the RNN's initial state (default: fixed at zero)")
+    recipe.add_argument("--lr-decay", type=positive_float, default=1.0,
+                        help="learning rates times this each epoch (default: %(default)s)")
+    recipe.add_argument("--pretrain-rbm-epochs", type=int, default=0,
+                        help="epochs of RBM pretraining on the shuffled frames (default: none)")
+    recipe.add_argument("--pretrain-rbm-lr", type=positive_float, default=0.01,
+                        help="its learning rate (default: %(default)s)")
+    recipe.add_argument("--pretrain-rbm-k", type=positive_int, default=1,
+                        help="its CD-k (default: %(default)s)")
+    recipe.add_argument("--pretrain-rnn-epochs", type=int, default=0,
+                        help="epochs of RNN pretraining on the cross-entropy (default: none)")
+    recipe.add_argument("--pretrain-rnn-lr", type=positive_float, default=0.001,
+                        help="its learning rate (default: %(default)s)")
+    recipe.add_argument("--pretrain-rnn-optimizer", choices=("sgd", "adam"), default="sgd",
+                        help="its optimiser (default: %(default)s)")
+    recipe.add_argument("--pretrain-rnn-clip-norm", type=positive_float,
+                        help="its gradient norm clipping")
+    recipe.add_argument("--select-every", type=int, default=0,
+                        help="every N epochs, score the model on validation data and keep the "
+                             "best in best.npz (default: never)")
+    recipe.add_argument("--select-frames", type=positive_int, default=5000,
+                        help="validation frames scored (default: %(default)s)")
+    recipe.add_argument("--valid", metavar="PATH",
+                        help="validation data for selection and RNN pretraining (default: the "
+                             "valid split of a pickle --data, or a valid folder beside a train "
+                             "folder)")
+    if preset:
+        parser.set_defaults(**preset)
 
 
 def named_dataset(path):
@@ -327,9 +377,86 @@ def compile_message(backend):
            "seconds once PyTensor has cached it)")
 
 
+def read_validation_data(args, r, dt):
+    """Validation piano rolls for model selection and RNN pretraining, or None
+    if neither is asked for; CommandError if they are and none can be found."""
+    from datasets import load_pickle_rolls
+
+    if not (args.select_every or args.pretrain_rnn_epochs):
+        return None
+    data = named_dataset(args.data) if args.data else os.path.join(DATA, "Nottingham", "train")
+    valid = args.valid
+    if valid is None and data.endswith((".pickle", ".pkl")):
+        try:
+            return load_pickle_rolls(data, "valid", r)
+        except ValueError as err:
+            raise CommandError(str(err)) from None
+    if valid is None and os.path.basename(os.path.normpath(data)) == "train":
+        valid = os.path.join(os.path.dirname(os.path.normpath(data)), "valid")
+        if not os.path.isdir(valid):
+            valid = None
+    if valid is None:
+        raise CommandError("--select-every and --pretrain-rnn-epochs need validation data: "
+                           "give --valid")
+    return read_training_data(argparse.Namespace(**dict(vars(args), data=valid)), r, dt)
+
+
+def selection_frames(rolls, frames, seed):
+    """Whole sequences of `rolls`, in a random order fixed by `seed`, until
+    they hold at least `frames` frames (all of them if they hold fewer)."""
+    import numpy as np
+
+    chosen, total = [], 0
+    for i in np.random.default_rng(seed).permutation(len(rolls)):
+        if total >= frames:
+            break
+        chosen.append(rolls[i])
+        total += len(rolls[i])
+    return chosen
+
+
+def pretraining_interrupted(out):
+    """Say how to continue an interrupted pretraining (its checkpoints are in
+    `out`): the same command, without --overwrite, which would start afresh."""
+    argv = [word for word in sys.argv[1:] if word != "--overwrite"]
+    print(f"Interrupted by {signal_name()} during pretraining; its checkpoints are in "
+          f"{display(out)}. Continue with:\n  {shlex.join([*interpreter_and_script(), *argv])}",
+          flush=True)
+    raise Interrupted
+
+
+def new_model(args, r, dt, dataset, valid, out):
+    """An RNN-RBM built from the arguments and, if asked, pretrained (see pretrain.py)."""
+    import pretrain
+
+    model = rnnrbm.RnnRbm(args.n_hidden, args.n_hidden_recurrent, args.lr, r, dt, args.seed,
+                          args.backend, args.dtype, k=args.k, lr_rnn=args.lr_rnn,
+                          momentum=args.momentum, clip_norm=args.clip_norm,
+                          clip_value=args.clip_value, learn_u0=args.learn_u0,
+                          lr_decay=args.lr_decay)
+    rbm = rnn = None
+    if args.pretrain_rbm_epochs:
+        rbm = pretrain.pretrain_rbm(dataset, out, args.n_hidden, args.pretrain_rbm_epochs,
+                                    args.pretrain_rbm_lr, args.pretrain_rbm_k, args.batch_size,
+                                    args.seed, args.dtype, args.backend, Progress("batch"))
+        if rbm.interrupted:
+            pretraining_interrupted(out)
+    if args.pretrain_rnn_epochs:
+        trained, rnn = pretrain.pretrain_rnn(
+            dataset, valid, out, args.n_hidden_recurrent, args.pretrain_rnn_epochs,
+            args.pretrain_rnn_lr, args.pretrain_rnn_optimizer, 0.0, args.pretrain_rnn_clip_norm,
+            args.batch_size, r, dt, args.seed, args.dtype, args.backend, Progress("chunk"))
+        if trained.interrupted:
+            pretraining_interrupted(out)
+    pretrain.initialise(model, rbm, rnn)
+    return model
+
+
 def train(args, argv):
     """Train as the arguments say; return the model. A CommandError on bad
     input; KeyboardInterrupt, after the checkpoint is written, when interrupted."""
+    import selection
+
     output_folder("--out", args.out, create=False)  # before the slow steps
     checkpoint = os.path.join(args.out, "checkpoint.npz")
     if args.resume:
@@ -343,22 +470,33 @@ def train(args, argv):
         if not 0 <= r[0] < r[1] <= 128:
             raise CommandError(f"--pitch-range {r[0]} {r[1]} is empty or outside MIDI notes 0..127")
     dataset = read_training_data(args, r, dt)
+    valid = read_validation_data(args, r, dt)
     out = output_folder("--out", args.out)
+    if args.overwrite and not args.resume:  # a new run starts its pretraining afresh
+        for name in ("rbm.npz", "rnn.npz", "rnn-best.npz", "best.npz"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(out, name))
     compile_message(args.backend)
     start = time.perf_counter()
     try:
         if args.resume:
             model = rnnrbm.RnnRbm.load(args.resume, backend=args.backend)
         else:
-            model = rnnrbm.RnnRbm(args.n_hidden, args.n_hidden_recurrent, args.lr, r, dt,
-                                  args.seed, args.backend, args.dtype)
+            model = new_model(args, r, dt, dataset, valid, out)
     except ValueError as err:
         raise CommandError(str(err)) from None
     status(f"compiled in {time.perf_counter() - start:.0f} s; training")
+    keeper = None
+    if args.select_every:
+        keeper = selection.BestCheckpoint(
+            model, selection.rnnrbm_criterion(model, selection_frames(valid, args.select_frames,
+                                                                      args.seed)),
+            os.path.join(out, "best.npz"), os.path.join(out, "valid.tsv"), args.select_every)
     try:
         model.train_rolls(dataset, args.batch_size, args.epochs,
                           log_path=os.path.join(out, "log.tsv"), checkpoint_path=checkpoint,
-                          checkpoint_every=args.checkpoint_every, progress=Progress("chunk"))
+                          checkpoint_every=args.checkpoint_every, progress=Progress("chunk"),
+                          after_epoch=keeper)
     except FloatingPointError as err:
         raise CommandError(f"{err}; the last good checkpoint is {checkpoint}",
                            EXIT_FAILED) from None
@@ -442,9 +580,14 @@ def run_evaluate(args, argv):
 
     import evaluate
     from datasets import load_pickle_rolls
+    import rnn
     from numpy_rnnrbm import PARAM_NAMES
 
     state = read_checkpoint("CHECKPOINT", args.checkpoint)
+    kind = state["config"].get("model", "rnnrbm")
+    if kind not in ("rnnrbm", "rnn"):
+        raise CommandError(f"CHECKPOINT {args.checkpoint}: a model of kind {kind!r}; evaluate "
+                           "takes an RNN-RBM or an RNN")
     pickle = named_dataset(args.pickle or "Nottingham")
     existing_file("--pickle", pickle,
                   " (run ./download.sh --pickle)" if pickle != args.pickle else "")
@@ -454,15 +597,18 @@ def run_evaluate(args, argv):
         rolls = load_pickle_rolls(pickle, args.split, state["config"]["r"])[:args.sequences]
     except ValueError as err:
         raise CommandError(str(err)) from None
-    params = {name: state[name].astype(np.float64) for name in PARAM_NAMES}
+    names = rnn.PARAM_NAMES if kind == "rnn" else PARAM_NAMES + ("u0",) * ("u0" in state)
+    params = {name: state[name].astype(np.float64) for name in names}
     frames = sum(map(len, rolls))
     status(f"evaluating {len(rolls)} sequences ({frames:,} frames) of the {args.split} split "
-           f"with {args.chains} AIS chains x {args.temperatures} temperatures on "
-           f"{args.jobs} processes")
+           + ("exactly (an RNN)" if kind == "rnn" else
+              f"with {args.chains} AIS chains x {args.temperatures} temperatures and "
+              f"{args.prediction_chains} prediction chains on {args.jobs} processes"))
     start = time.perf_counter()
     metrics = evaluate.evaluate(params, rolls, args.seed, args.chains, args.temperatures,
-                                jobs=args.jobs, progress=Progress("frame", plain=True),
-                                ais_dtype=args.ais_dtype)
+                                args.prediction_chains, args.gibbs_steps, jobs=args.jobs,
+                                progress=Progress("frame", plain=True),
+                                ais_dtype=args.ais_dtype, kind=kind)
     metrics["seconds"] = round(time.perf_counter() - start, 1)
     metrics.update(split=args.split, dataset=pickle, checkpoint=args.checkpoint,
                    seed=args.seed, command=shlex.join(["python", PROG, *argv]))
@@ -515,7 +661,8 @@ HANDLERS = dict(tutorial=run_tutorial, train=run_train, generate=run_generate,
                 evaluate=run_evaluate, compare=run_compare, bench=run_bench)
 
 
-def build_parser():
+def build_parser(preset=None):
+    """The parser; `preset` (a configs.CONFIGS entry) sets the defaults of train and tutorial."""
     parser = ArgumentParser(
         prog=PROG, usage=f"{PROG} [COMMAND] [OPTIONS]",
         description="RNN-RBM on polyphonic music (Boulanger-Lewandowski et al., 2012). "
@@ -529,12 +676,12 @@ def build_parser():
         description="The tutorial's run: train on the Nottingham MIDI files, then write "
                     "sample1 and sample2 (.mid, .png, .wav) to --out. Ctrl+C or SIGTERM "
                     "writes a checkpoint and prints the command that continues the run.")
-    add_training_arguments(p, "tutorial")
+    add_training_arguments(p, "tutorial", preset)
 
     p = commands.add_parser("train", help="train a model, with checkpoints and a log",
                             description="Train an RNN-RBM; Ctrl+C or SIGTERM writes a "
                                         "checkpoint and prints the command that resumes.")
-    add_training_arguments(p, "train")
+    add_training_arguments(p, "train", preset)
 
     p = commands.add_parser("generate", help="generate pieces from a checkpoint",
                             description="Generate pieces from a checkpoint: sampleN.mid, "
@@ -557,21 +704,37 @@ def build_parser():
 
     p = commands.add_parser(
         "evaluate", help="log-likelihood (AIS) and accuracy on a pickle dataset",
-        description="Log-likelihood per frame (AIS) and frame-level accuracy of a trained "
-                    "RNN-RBM on a split of a piano-roll dataset in the paper's pickle format.")
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint.npz written by training")
+        description="Log-likelihood per frame and frame-level accuracy of a trained RNN-RBM "
+                    "(or of the RNN of its pretraining, exactly) on a split of a piano-roll "
+                    "dataset in the paper's pickle format, as Table 1 of the paper reports "
+                    "them: log P(v_t | v_<t) with each conditional RBM's partition function "
+                    "estimated by annealed importance sampling, and the standard error of "
+                    "that estimate; expected accuracy = E[TP] / (E[TP] + E[FP] + E[FN]) summed "
+                    "over all frames, the expected counts of each frame's predictive "
+                    "distribution given the true past (E[TP] = sum of P(note on) over the notes "
+                    "that are on, and so on), with the per-note marginals estimated by Gibbs "
+                    "chains; accuracy, the same ratio for the notes whose marginal is at least "
+                    "1/2. See evaluate.py.")
+    p.add_argument("checkpoint", metavar="CHECKPOINT",
+                   help="checkpoint.npz, best.npz or rnn-best.npz written by training")
     p.add_argument("--pickle", metavar="FILE",
                    help="dataset, a path or one of " + ", ".join(NAMES) + " (default: "
                         "Nottingham: data/Nottingham.pickle in the project folder)")
     p.add_argument("--split", default="test", choices=SPLITS,
                    help="split (default: %(default)s)")
-    p.add_argument("--chains", type=bounded_int(2), default=10,
-                   help="AIS chains per frame (default: %(default)s)")
+    p.add_argument("--chains", type=bounded_int(2), default=100,
+                   help="AIS chains per frame (default: %(default)s, the paper's; 10 for a "
+                        "quick figure)")
     p.add_argument("--temperatures", type=bounded_int(2), default=1000,
                    help="AIS temperatures (default: %(default)s)")
+    p.add_argument("--prediction-chains", type=positive_int, default=100,
+                   help="Gibbs chains per frame for the note marginals (default: %(default)s)")
+    p.add_argument("--gibbs-steps", type=positive_int, default=25,
+                   help="steps of each of those chains (default: %(default)s)")
     p.add_argument("--ais-dtype", choices=("float64", "float32"), default="float64",
-                   help="arithmetic of the AIS chains (float32 is about 20 %% faster and agrees "
-                        "with float64 within 0.0001 nats per frame; default: %(default)s)")
+                   help="arithmetic of the AIS and prediction chains (float32 is about a "
+                        "third faster and agrees with float64 within 0.0001 nats per frame; "
+                        "default: %(default)s)")
     p.add_argument("--sequences", type=positive_int,
                    help="evaluate only the first N sequences of the split (quick checks)")
     p.add_argument("--seed", type=int, default=1234, help="random seed (default: %(default)s)")
@@ -614,6 +777,8 @@ def main(argv=None):
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         words = ["tutorial", *argv]
     args = build_parser().parse_args(words)
+    if getattr(args, "config", "tutorial") != "tutorial":
+        args = build_parser(configs.CONFIGS[args.config]).parse_args(words)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, interrupt)
     try:

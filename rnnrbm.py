@@ -25,7 +25,7 @@ from pytensor.compile.mode import Mode
 
 import gibbs
 from midi.utils import midiread, midiwrite
-from training import Trainable
+import training
 
 
 _blas_checked = False
@@ -195,10 +195,11 @@ def rnn_states(v, Wvu, Wuu, bu, u0):
 
 
 def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
-                 dtype="float64", k_train=15, fused=True):
+                 dtype="float64", k_train=15, fused=True, learn_u0=False):
     """Construct a symbolic RNN-RBM and initialise its parameters.
 
-    The RNN runs u_t = tanh(bu + v_t Wvu + u_{t-1} Wuu) from u_0 = 0 and sets
+    The RNN runs u_t = tanh(bu + v_t Wvu + u_{t-1} Wuu) from u_0 (zeros; a
+    learned parameter, starting at zeros, with `learn_u0`, as in the paper) and sets
     the biases of the RBM at frame t to bv_t = bv + u_{t-1} Wuv and
     bh_t = bh + u_{t-1} Wuh.
 
@@ -217,7 +218,9 @@ def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
     cost : scalar whose gradient, with v_sample constant, is the CD
         estimate of the negative log-likelihood gradient of the sequence.
     monitor : frame-averaged reconstruction log-likelihood (see build_rbm).
-    params : the eight learned shared variables W, bv, bh, Wuh, Wuv, Wvu, Wuu, bu.
+    params : the learned shared variables W, bv, bh, Wuh, Wuv, Wvu, Wuu, bu
+        (numpy_rnnrbm.PARAM_NAMES), and u0 with `learn_u0`.
+    u0 : the initial RNN state (a shared variable with `learn_u0`, else zeros).
     rng : the shared random generator.
     rng_train, rng_generate : its next state after a training or generation call.
     u, bv_t, bh_t : the RNN states and the per-frame RBM biases for v.
@@ -236,7 +239,11 @@ def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
     bu = shared_zeros(n_hidden_recurrent, dtype, "bu")
     params = (W, bv, bh, Wuh, Wuv, Wvu, Wuu, bu)  # names: PARAM_NAMES
     rng = pytensor.shared(np.random.default_rng(init.integers(2**63)), name="rng")
-    u0 = pt.zeros((n_hidden_recurrent,), dtype=dtype)
+    if learn_u0:
+        u0 = shared_zeros(n_hidden_recurrent, dtype, "u0")
+        params += (u0,)
+    else:
+        u0 = pt.zeros((n_hidden_recurrent,), dtype=dtype)
 
     v = pt.matrix("v", dtype=dtype)
     u, u_tm1 = rnn_states(v, Wvu, Wuu, bu, u0)
@@ -263,7 +270,7 @@ def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
     )
     return dict(v=v, v_sample=v_sample, cost=cost, monitor=monitor, params=params,
                 rng=rng, rng_train=rng_train, rng_generate=rng_generate, v_t=v_t,
-                u=u, bv_t=bv_t, bh_t=bh_t, u_start=u_start, n_frames=n_frames,
+                u=u, u0=u0, bv_t=bv_t, bh_t=bh_t, u_start=u_start, n_frames=n_frames,
                 gibbs_steps=gibbs_steps)
 
 
@@ -272,14 +279,19 @@ def read_midi_rolls(files, r, dt):
     return [midiread(f, r, dt).piano_roll for f in files]
 
 
-class RnnRbm(Trainable):
+RBM_PART = ("W", "bv", "bh")
+"""The parameters of the conditional RBMs themselves; the rest (Wuh, Wuv, Wvu,
+Wuu, bu, u0) are the RNN part, which may have its own learning rate."""
+
+
+class RnnRbm(training.Trainable):
     """An RNN-RBM with compiled functions to train on MIDI files and to generate.
 
     Training, checkpoints and exact resume come from training.Trainable
     (`train_rolls`, `save`, `load`, `state`).
 
     Attributes:
-    train_function(chunk) -> monitor: one SGD step on a (frames x n_visible)
+    train_function(chunk) -> monitor: one descent step on a (frames x n_visible)
         piano-roll chunk; returns the chunk's monitor (see build_rbm).
     generate_function() -> (200, n_visible) binary piano roll (a method here;
         its optional arguments change the start, length and Gibbs steps).
@@ -288,12 +300,15 @@ class RnnRbm(Trainable):
     """
 
     def __init__(self, n_hidden=150, n_hidden_recurrent=100, lr=0.001,
-                 r=PITCH_RANGE, dt=FRAME_SECONDS, seed=0xBEEF, backend="c", dtype="float64"):
-        """Build and compile the model.
+                 r=PITCH_RANGE, dt=FRAME_SECONDS, seed=0xBEEF, backend="c", dtype="float64",
+                 k=15, lr_rnn=None, momentum=0.0, clip_norm=None, clip_value=None,
+                 learn_u0=False, lr_decay=1.0):
+        """Build and compile the model. The defaults are the tutorial's.
 
         n_hidden : hidden units of each conditional RBM.
         n_hidden_recurrent : hidden units of the RNN.
-        lr : SGD learning rate.
+        lr : learning rate (of the RBM part W, bv, bh, and of everything
+            unless lr_rnn is given).
         r : pitch range (lowest MIDI note, one past the highest); r[1] - r[0]
             visible units. (21, 109) is the 88 keys of the piano.
         dt : seconds per frame when reading and writing MIDI files.
@@ -301,24 +316,38 @@ class RnnRbm(Trainable):
             of songs, so that a run is repeatable.
         backend : "c" (PyTensor's C backend, the default) or "numba".
         dtype : "float64" (the tutorial's) or "float32".
+        The paper's recipe (Boulanger-Lewandowski et al. 2012, section 5):
+        k : Gibbs steps of contrastive divergence (CD-k).
+        lr_rnn : learning rate of the RNN part (Wuh, Wuv, Wvu, Wuu, bu, u0).
+        momentum : Nesterov momentum (training.updates); 0 is plain SGD.
+        clip_norm, clip_value : gradient clipping (training.clip_gradients).
+        learn_u0 : learn the RNN's initial state instead of fixing it at 0.
+        lr_decay : every learning rate is multiplied by lr_decay ** (epoch - 1)
+            in epoch `epoch` (1 keeps it constant).
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {sorted(BACKENDS)}, not {backend!r}")
         self.config = dict(n_hidden=n_hidden, n_hidden_recurrent=n_hidden_recurrent, lr=lr,
-                           r=list(r), dt=dt, seed=seed, backend=backend, dtype=dtype)
+                           r=list(r), dt=dt, seed=seed, backend=backend, dtype=dtype, k=k,
+                           lr_rnn=lr_rnn, momentum=momentum, clip_norm=clip_norm,
+                           clip_value=clip_value, learn_u0=learn_u0, lr_decay=lr_decay)
         self.r = tuple(r)
         self.dt = dt
         self.dtype = dtype
         self.start_history(seed)
         # The fused Gibbs Op is C code; Numba compiles the graph path.
-        model = build_rnnrbm(r[1] - r[0], n_hidden, n_hidden_recurrent, seed, dtype,
-                             fused=backend == "c")
+        model = build_rnnrbm(r[1] - r[0], n_hidden, n_hidden_recurrent, seed, dtype, k,
+                             fused=backend == "c", learn_u0=learn_u0)
         self.params = model["params"]
         self.rng = model["rng"]
+        self.u0 = model["u0"]
         gradient = pytensor.grad(model["cost"], self.params,
                                  consider_constant=[model["v_sample"]])
-        lr = np.asarray(lr, dtype=dtype)
-        updates = [(p, p - lr * g) for p, g in zip(self.params, gradient)]
+        self.lr_scale = pytensor.shared(np.asarray(1.0, dtype=dtype), name="lr_scale")
+        rates = [lr if p.name in RBM_PART or lr_rnn is None else lr_rnn for p in self.params]
+        updates, self.optimizer_state = training.updates(
+            self.params, gradient, rates, momentum=momentum, clip_norm=clip_norm,
+            clip_value=clip_value, scale=self.lr_scale)
         mode = BACKENDS[backend]
         self.train_function = pytensor.function(
             [model["v"]], model["monitor"],
@@ -327,6 +356,16 @@ class RnnRbm(Trainable):
             [model["u_start"], model["n_frames"], model["gibbs_steps"]],
             model["v_t"], updates=[(self.rng, model["rng_generate"])], mode=mode)
         self.rnn_state_function = pytensor.function([model["v"]], model["u"][-1], mode=mode)
+
+    def start_epoch(self, epoch):
+        """Set the learning rates of epoch `epoch` (from 1): lr_decay ** (epoch - 1) times their own."""
+        self.lr_scale.set_value(np.asarray(self.config["lr_decay"] ** (epoch - 1), self.dtype))
+
+    def initial_state(self):
+        """The RNN state before the first frame: u0's value, or zeros."""
+        if isinstance(self.u0, pytensor.compile.SharedVariable):
+            return self.u0.get_value()
+        return np.zeros(self.config["n_hidden_recurrent"], dtype=self.dtype)
 
     kind = "rnnrbm"
 
@@ -339,9 +378,10 @@ class RnnRbm(Trainable):
     def generate_function(self, u_start=None, n_frames=200, gibbs_steps=25):
         """Sample a (n_frames x n_visible) piano roll, `gibbs_steps` Gibbs steps
         per frame, from the RNN state `u_start` (default: the initial state,
-        zeros). Without arguments: the tutorial's 200 frames, 25 steps each."""
+        zeros or the learned u0). Without arguments: the tutorial's 200
+        frames, 25 steps each."""
         if u_start is None:
-            u_start = np.zeros(self.config["n_hidden_recurrent"], dtype=self.dtype)
+            u_start = self.initial_state()
         return self.generate_from(u_start, n_frames, gibbs_steps)
 
     def generate(self, filename, show=True):

@@ -34,10 +34,12 @@ def clip_gradients(gradients, clip_norm=None, clip_value=None):
 
 
 def updates(params, gradients, learning_rates, momentum=0.0, method="sgd", clip_norm=None,
-            clip_value=None):
+            clip_value=None, scale=None):
     """The (shared variable, new value) pairs of one descent step.
 
     learning_rates : one per parameter (a number each).
+    scale : a shared scalar multiplying every learning rate (a schedule sets
+        it between steps), or None.
     method : "sgd" (with `momentum`: Nesterov momentum in the form of Bengio,
         Boulanger-Lewandowski and Pascanu 2013, "Advances in optimizing recurrent
         networks": v <- momentum v - lr g; p <- p + momentum v_new - lr g)
@@ -58,7 +60,7 @@ def updates(params, gradients, learning_rates, momentum=0.0, method="sgd", clip_
         def constant(x):  # in the parameter's dtype, so float32 stays float32
             return pt.as_tensor(np.asarray(x, dtype=p.dtype))
 
-        lr = constant(lr)
+        lr = constant(lr) if scale is None else constant(lr) * pt.cast(scale, p.dtype)
         zeros = np.zeros_like(p.get_value(borrow=True))
         if method == "adam":
             m = pytensor.shared(zeros, name=f"{p.name}_m")
@@ -170,6 +172,10 @@ class Trainable:
     optimizer_state = ()
     rng = None
 
+    def start_epoch(self, epoch):
+        """Called before each epoch (from 1), so that a schedule can set its
+        learning rates from the epoch's number (exact resume needs no state)."""
+
     def start_history(self, seed):
         self.shuffle_rng = np.random.default_rng(seed)
         self.history = []  # (epoch, mean monitor, seconds) of every epoch trained
@@ -186,7 +192,7 @@ class Trainable:
         return chunks, count
 
     def train_rolls(self, dataset, batch_size=100, num_epochs=200, log_path=None,
-                    checkpoint_path=None, checkpoint_every=10, progress=None):
+                    checkpoint_path=None, checkpoint_every=10, progress=None, after_epoch=None):
         """Train on piano rolls (one (frames x n_visible) array per song).
 
         Every epoch takes one step of `train_function` per batch (see
@@ -200,6 +206,8 @@ class Trainable:
             `checkpoint_every` epochs, at the end and when interrupted.
         progress : called as progress(batches_done, batches_in_epoch) after
             every batch.
+        after_epoch : called as after_epoch(epoch) after each epoch's
+            checkpoint (model selection, for example).
 
         Ctrl+C (KeyboardInterrupt) abandons the current epoch, restores the
         state from before it, so that resuming repeats exactly what an
@@ -217,6 +225,7 @@ class Trainable:
         try:
             for epoch in range(len(self.history) + 1, num_epochs + 1):
                 snapshot = self.state()
+                self.start_epoch(epoch)
                 start = time.perf_counter()
                 batches, count = self.batches(dataset, batch_size)
                 monitors = []
@@ -240,6 +249,8 @@ class Trainable:
                     print("%d\t%.10g\t%.2f" % self.history[-1], file=log, flush=True)
                 if checkpoint_path and (epoch % checkpoint_every == 0 or epoch == num_epochs):
                     self.save(checkpoint_path)
+                if after_epoch:
+                    after_epoch(epoch)
         except KeyboardInterrupt:
             self.set_state(snapshot)
             self.interrupted = True

@@ -58,13 +58,52 @@ def test_frame_accuracy_counts_true_and_false_positives_and_negatives():
     assert evaluate.frame_accuracy(predicted, actual) == pytest.approx(3 / 6)
 
 
-def test_prediction_of_a_saturated_rbm_is_its_mode():
-    W = np.array([[30.0, -30.0], [-30.0, 30.0], [30.0, -30.0]])
-    # Frame 0 favours hidden unit 0 -> visible (1, 0, 1); frame 1 the opposite.
-    bv = np.array([[-15.0, -15.0, -15.0], [-15.0, -15.0, -15.0]])
-    bh = np.array([[5.0, -50.0], [-50.0, 5.0]])
-    predicted = evaluate.predict_frames(W, bv, bh, np.random.default_rng(4))
-    np.testing.assert_array_equal(predicted, [[1, 0, 1], [0, 1, 0]])
+def test_expected_accuracy_uses_the_marginals_as_expected_counts():
+    actual = np.array([[1, 1, 0, 0], [0, 0, 0, 0]])
+    marginals = np.array([[0.5, 1.0, 0.25, 0.0], [0.25, 0.0, 0.0, 0.0]])
+    # E[TP] = 1.5, E[FP] = 0.25 + 0.25, E[FN] = 0.5; the empty frame adds only FP.
+    assert evaluate.frame_accuracy(marginals, actual) == pytest.approx(1.5 / 2.5)
+
+
+def test_note_marginals_and_expected_counts_match_enumeration():
+    """Three RBMs of 4 visible units (their biases as rows, one W): the
+    marginals from 4,000 chains of 25 steps against the exact ones, and the
+    expected counts of a frame against those of the exact distribution.
+    Tolerance: each marginal is a mean of 4,000 values in [0, 1], standard
+    error below 0.008; 0.03 is four of them."""
+    rng = np.random.default_rng(6)
+    W = rng.normal(scale=1.5, size=(4, 7))
+    bv, bh = rng.normal(size=(3, 4)) - 0.5, rng.normal(size=(3, 7))
+    got = evaluate.note_marginals(W, bv, bh, np.random.default_rng(7), n_chains=4000)
+    frame = np.array([1.0, 0.0, 1.0, 0.0])
+    for i in range(3):
+        states, p = ref.exact_rbm_distribution(W, bv[i], bh[i])
+        exact = p @ states
+        np.testing.assert_allclose(got[i], exact, atol=0.03)
+        assert np.ptp(exact) > 0.2  # marginals that differ: the test can fail
+        exact_tp = p @ (states @ frame)  # E[TP] summed over the enumerated states
+        assert got[i] @ frame == pytest.approx(exact_tp, abs=0.06)
+    got32 = evaluate.note_marginals(W, bv, bh, np.random.default_rng(7), 4000, 25, "float32")
+    np.testing.assert_allclose(got32, got, atol=1e-3)  # the same draws, rounded to 24 bits
+
+
+def test_rnn_evaluation_is_exact():
+    rng = np.random.default_rng(8)
+    shapes = dict(Wvu=(5, 3), Wuu=(3, 3), bu=(3,), Wuv=(3, 5), bv=(5,), u0=(3,))
+    params = {name: rng.normal(scale=0.8, size=shape) for name, shape in shapes.items()}
+    rolls = [(rng.random((n, 5)) < 0.4).astype(np.uint8) for n in (6, 4)]
+    log_likelihoods, tp, fp, fn = [], 0.0, 0.0, 0.0
+    for roll in rolls:  # written out frame by frame
+        u = params["u0"]
+        for frame in roll.astype(float):
+            p = 1 / (1 + np.exp(-(params["bv"] + u @ params["Wuv"])))
+            log_likelihoods.append(np.sum(frame * np.log(p) + (1 - frame) * np.log(1 - p)))
+            tp, fp, fn = tp + p @ frame, fp + p @ (1 - frame), fn + (1 - p) @ frame
+            u = np.tanh(params["bu"] + frame @ params["Wvu"] + u @ params["Wuu"])
+    result = evaluate.evaluate(params, rolls, kind="rnn")
+    assert result["log_likelihood_per_frame"] == pytest.approx(np.mean(log_likelihoods))
+    assert result["expected_accuracy"] == pytest.approx(tp / (tp + fp + fn))
+    assert result["log_likelihood_stderr"] == 0 and result["exact"]
 
 
 def test_evaluate_gives_the_exact_log_likelihood_of_a_tiny_rnnrbm():

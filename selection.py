@@ -1,0 +1,72 @@
+"""Model selection: keep the checkpoint of the epoch that does best on validation data.
+
+The paper selects its models by early stopping on the validation split. The
+criterion for an RNN-RBM is evaluate.validation_log_likelihood (a cheap AIS
+with a fixed seed: what the paper reports, measured alike at every epoch);
+for the RNN of the pretraining, its exact log-likelihood.
+"""
+
+import os
+
+import numpy as np
+
+import training
+
+
+def rnn_log_likelihood(model, rolls):
+    """Exact log-likelihood per frame of an rnn.Rnn on `rolls`."""
+    return float(np.sum([model.log_likelihoods(roll).sum() for roll in rolls])
+                 / sum(map(len, rolls)))
+
+
+
+def rnnrbm_criterion(model, rolls, n_chains=5, n_temperatures=100):
+    """evaluate.validation_log_likelihood of an rnnrbm.RnnRbm's current parameters on `rolls`."""
+    from evaluate import validation_log_likelihood
+
+    def criterion():
+        params = {p.name: p.get_value().astype(np.float64) for p in model.params}
+        return validation_log_likelihood(params, rolls, n_chains, n_temperatures)
+    return criterion
+
+
+class BestCheckpoint:
+    """Model selection: an `after_epoch` callback for Trainable.train_rolls.
+
+    Every `every` epochs it computes `criterion()` (higher is better), appends
+    `epoch value` to the table at `log_path`, and saves the model to `path`
+    when the value is the best so far. A resumed run keeps the rows of the
+    epochs its checkpoint had reached (later ones are dropped: they will be
+    recomputed) and their best value.
+    """
+
+    def __init__(self, model, criterion, path, log_path, every):
+        self.model, self.criterion, self.path, self.log_path = model, criterion, path, log_path
+        self.every = every
+        self.rows = []
+        if os.path.exists(log_path):
+            with open(log_path) as f:
+                self.rows = [(int(e), float(v)) for e, v in
+                             (line.split("\t") for line in f.read().splitlines()[1:])]
+        self.rows = [row for row in self.rows if row[0] <= len(model.history)]
+        self.write()
+
+    @property
+    def best(self):
+        return max(self.rows, key=lambda row: row[1], default=None)
+
+    def write(self):
+        with training.atomic_output(self.log_path) as temporary, open(temporary, "w") as f:
+            f.write("epoch\tvalue\n" + "".join(f"{e}\t{v:.6f}\n" for e, v in self.rows))
+
+    def __call__(self, epoch):
+        if epoch % self.every:
+            return
+        value = self.criterion()
+        best = self.best
+        self.rows.append((epoch, value))
+        self.write()
+        if best is None or value > best[1]:
+            self.model.save(self.path)
+        print(f"  validation {value:.4f} (best {max(value, best[1]) if best else value:.4f})",
+              flush=True)
