@@ -71,6 +71,8 @@ def rnn_biases(v, p):
 def cd_cost_and_gradients(v, v_sample, p, rnn=None):
     """CD cost (F(v) - F(v_sample)) / frames and its gradient, v_sample held constant.
 
+    With p["u0"] (a learned initial state) its gradient too.
+
     rnn : rnn_biases(v, p) if already computed. Returns (cost, grads) with
     grads a dict keyed like the parameters.
     """
@@ -81,7 +83,8 @@ def cd_cost_and_gradients(v, v_sample, p, rnn=None):
     h_neg = sigmoid(v_sample @ p["W"] + bh_t)
     d_bv_t = (v_sample - v) / T
     d_bh_t = (h_neg - h_pos) / T
-    u_prev = np.vstack([np.zeros_like(u[:1]), u[:-1]])
+    u0 = p.get("u0", np.zeros_like(u[0]))
+    u_prev = np.vstack([u0[None, :], u[:-1]])
     g = {
         "W": (v_sample.T @ h_neg - v.T @ h_pos) / T,
         "bv": d_bv_t.sum(0),
@@ -105,6 +108,8 @@ def cd_cost_and_gradients(v, v_sample, p, rnn=None):
         d_Wuu += np.outer(u_prev[t], d_a)
         d_a_next = d_a
     g.update(bu=d_bu, Wvu=d_Wvu, Wuu=d_Wuu)
+    if "u0" in p:  # u0 sets frame 0's biases and feeds u[0]
+        g["u0"] = d_a_next @ p["Wuu"].T + d_bv_t[0] @ p["Wuv"].T + d_bh_t[0] @ p["Wuh"].T
     return cost, g
 
 

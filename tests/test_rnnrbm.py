@@ -13,12 +13,15 @@ import rnnrbm
 C = rnnrbm.BACKENDS["c"]
 
 
-def random_params(rng, n_visible=6, n_hidden=5, n_hidden_recurrent=4, scale=0.5):
-    """Parameters large enough that every term of the gradient matters."""
+def random_params(rng, n_visible=6, n_hidden=5, n_hidden_recurrent=4, scale=0.5, u0=False):
+    """Parameters large enough that every term of the gradient matters (and
+    a learned initial state u0 if asked)."""
     shapes = dict(W=(n_visible, n_hidden), bv=(n_visible,), bh=(n_hidden,),
                   Wuh=(n_hidden_recurrent, n_hidden), Wuv=(n_hidden_recurrent, n_visible),
                   Wvu=(n_visible, n_hidden_recurrent),
                   Wuu=(n_hidden_recurrent, n_hidden_recurrent), bu=(n_hidden_recurrent,))
+    if u0:
+        shapes["u0"] = (n_hidden_recurrent,)
     return {name: rng.normal(scale=scale, size=shape) for name, shape in shapes.items()}
 
 
@@ -26,10 +29,14 @@ def binary(rng, shape, p=0.3):
     return (rng.random(shape) < p).astype("float64")
 
 
-@pytest.fixture(scope="module")
-def model():
+@pytest.fixture(scope="module", params=[False, True], ids=["u0 fixed", "u0 learned"])
+def model(request):
     """A small symbolic RNN-RBM whose parameters the tests overwrite."""
-    return rnnrbm.build_rnnrbm(6, 5, 4, seed=1)
+    return rnnrbm.build_rnnrbm(6, 5, 4, seed=1, learn_u0=request.param)
+
+
+def model_params(model, rng):
+    return random_params(rng, u0=len(model["params"]) == 9)
 
 
 def set_params(model, p):
@@ -67,7 +74,7 @@ def test_reconstruction_log_likelihood_matches_xlogy_and_stays_finite():
 
 def test_rnn_recurrence_and_biases_match_numpy(model):
     rng = np.random.default_rng(2)
-    p = random_params(rng)
+    p = model_params(model, rng)
     set_params(model, p)
     f = pytensor.function([model["v"]], [model["u"], model["bv_t"], model["bh_t"]], mode=C)
     v = binary(rng, (9, 6))
@@ -86,7 +93,7 @@ def cd_function(model):
 
 def test_cd_cost_and_gradients_match_numpy(model, cd_function):
     rng = np.random.default_rng(3)
-    p = random_params(rng)
+    p = model_params(model, rng)
     set_params(model, p)
     v, v_negative = binary(rng, (8, 6)), binary(rng, (8, 6), 0.5)
     cost, *grads = cd_function(v, v_negative)
@@ -100,11 +107,11 @@ def test_cd_cost_and_gradients_match_numpy(model, cd_function):
 def test_numpy_gradients_match_finite_differences():
     """The NumPy reference's hand-derived gradient, checked independently."""
     rng = np.random.default_rng(4)
-    p = random_params(rng)
+    p = random_params(rng, u0=True)
     v, v_negative = binary(rng, (5, 6)), binary(rng, (5, 6), 0.5)
     _, grads = ref.cd_cost_and_gradients(v, v_negative, p)
     eps = 1e-6
-    for name in ref.PARAM_NAMES:
+    for name in p:
         for index in list(np.ndindex(p[name].shape))[:6]:
             bumped = []
             for sign in (1, -1):

@@ -85,3 +85,17 @@ def test_unknown_method_is_refused():
     p = pytensor.shared(np.zeros(2), name="p")
     with pytest.raises(ValueError, match="rmsprop"):
         training.updates([p], [pt.ones(2)], [0.1], method="rmsprop")
+
+
+def test_a_learning_rate_scale_multiplies_every_step():
+    """scale = 0.5 halves each SGD step; scale = 0 stops training."""
+    a = pytensor.shared(np.array([1.0, -2.0]), name="a")
+    scale = pytensor.shared(np.float64(0.5), name="scale")
+    pairs, _ = training.updates([a], [2 * a], [0.1], scale=scale)
+    step = pytensor.function([], [], updates=pairs, mode=rnnrbm.BACKENDS["c"])
+    step()
+    np.testing.assert_allclose(a.get_value(), [1.0 - 0.5 * 0.1 * 2.0, -2.0 + 0.5 * 0.1 * 4.0])
+    scale.set_value(np.float64(0.0))
+    before = a.get_value()
+    step()
+    np.testing.assert_array_equal(a.get_value(), before)
