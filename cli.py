@@ -31,6 +31,7 @@ import configs
 import rnnrbm
 import training
 from datasets import NAMES, SPLITS
+from midi.utils import ENCODINGS
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(ROOT, "data")
@@ -193,10 +194,32 @@ def signal_name():
 def add_training_arguments(parser, out_default, preset=None):
     """The options of train and tutorial; `preset` (a configs.CONFIGS entry)
     replaces their defaults."""
-    parser.add_argument("--config", choices=sorted(configs.CONFIGS), default="tutorial",
+    add_run_arguments(parser, out_default, configs.CONFIGS, "tutorial", "frames per SGD chunk "
+                      "(steps of --frames-per-step frames each in a multi-frame model)")
+    parser.add_argument("--n-hidden-recurrent", type=positive_int, default=100,
+                        help="hidden units of the RNN (default: %(default)s)")
+    multiframe = parser.add_argument_group(
+        "the multi-frame RNN-RBM", "The second TensorFlow post's model; --config multiframe "
+        "sets these.")
+    multiframe.add_argument("--frames-per-step", type=positive_int, default=1,
+                            help="consecutive frames each conditional RBM models at once "
+                                 "(default: %(default)s, the tutorial's model)")
+    multiframe.add_argument("--lr-position", type=positive_float,
+                            help="learning rates times min(1, P / i) on a chunk starting at "
+                                 "step i (from 1) of its song (the post: --lr 0.01 "
+                                 "--lr-position 10; default: no such factor)")
+    add_recipe_arguments(parser)
+    if preset:
+        parser.set_defaults(**preset)
+
+
+def add_run_arguments(parser, out_default, presets, default_preset, batch_help):
+    """The options train and snippet train share: configuration, data and how
+    it is read, model size, learning rate, CD-k, output, resuming."""
+    parser.add_argument("--config", choices=sorted(presets), default=default_preset,
                         help="named configuration whose settings replace these defaults "
                              "(options given still win; see configs.py): "
-                             + ", ".join(sorted(configs.CONFIGS)) + " (default: %(default)s)")
+                             + ", ".join(sorted(presets)) + " (default: %(default)s)")
     parser.add_argument("--data", metavar="PATH",
                         help="a folder of MIDI files (.mid, .midi in any case), a glob, one "
                              "MIDI file, or a piano-roll dataset in the paper's pickle format "
@@ -209,17 +232,21 @@ def add_training_arguments(parser, out_default, preset=None):
     parser.add_argument("--seed", type=int, default=0xBEEF, help="random seed (default: %(default)s)")
     parser.add_argument("--n-hidden", type=positive_int, default=150,
                         help="hidden units of each RBM (default: %(default)s)")
-    parser.add_argument("--n-hidden-recurrent", type=positive_int, default=100,
-                        help="hidden units of the RNN (default: %(default)s)")
     parser.add_argument("--lr", type=positive_float, default=0.001,
                         help="learning rate (default: %(default)s)")
     parser.add_argument("--batch-size", type=positive_int, default=100,
-                        help="frames per SGD chunk (default: %(default)s)")
+                        help=batch_help + " (default: %(default)s)")
     parser.add_argument("--dt", type=positive_float, default=rnnrbm.FRAME_SECONDS,
                         help="seconds per frame for MIDI files (default: %(default)s)")
     parser.add_argument("--pitch-range", type=int, nargs=2, metavar=("LOW", "HIGH"),
                         default=rnnrbm.PITCH_RANGE,
                         help="MIDI notes LOW..HIGH-1 (default: 21 109, the piano)")
+    parser.add_argument("--frames-per-beat", type=positive_int,
+                        help="frames on a grid of beats instead of --dt seconds (4: sixteenth "
+                             "notes; MIDI files only)")
+    parser.add_argument("--encoding", choices=ENCODINGS, default="piano-roll",
+                        help="piano-roll: a bit per pitch while it sounds; note-state: also a "
+                             "bit where it is struck (MIDI files only; default: %(default)s)")
     parser.add_argument("--backend", choices=sorted(rnnrbm.BACKENDS), default="c",
                         help="PyTensor backend (default: %(default)s)")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
@@ -238,15 +265,19 @@ def add_training_arguments(parser, out_default, preset=None):
     parser.add_argument("--allow-long-songs", action="store_true",
                         help=f"train even if a song has more than {LONG_SONG_FRAMES:,} frames "
                              "(a very small --dt)")
+    parser.add_argument("--k", type=positive_int, default=15,
+                        help="Gibbs steps of contrastive divergence, CD-k (default: %(default)s)")
+    parser.add_argument("--momentum", type=float, default=0.0,
+                        help="Nesterov momentum, 0 for plain SGD (default: %(default)s)")
+
+
+def add_recipe_arguments(parser):
+    """The paper's recipe: options of train, each off unless given."""
     recipe = parser.add_argument_group(
         "the paper's recipe", "Each off (the tutorial's) unless given; --config paper sets them.")
-    recipe.add_argument("--k", type=positive_int, default=15,
-                        help="Gibbs steps of contrastive divergence, CD-k (default: %(default)s)")
     recipe.add_argument("--lr-rnn", type=positive_float,
                         help="learning rate of the RNN part (Wuh, Wuv, Wvu, Wuu, bu, u0; "
                              "default: --lr)")
-    recipe.add_argument("--momentum", type=float, default=0.0,
-                        help="Nesterov momentum, 0 for plain SGD (default: %(default)s)")
     recipe.add_argument("--clip-norm", type=positive_float,
                         help="rescale the gradient to at most this L2 norm")
     recipe.add_argument("--clip-value", type=positive_float,
@@ -278,8 +309,6 @@ def add_training_arguments(parser, out_default, preset=None):
                         help="validation data for selection and RNN pretraining (default: the "
                              "valid split of a pickle --data, or a valid folder beside a train "
                              "folder)")
-    if preset:
-        parser.set_defaults(**preset)
 
 
 def named_dataset(path):
@@ -308,8 +337,9 @@ def midi_paths(data, hint):
     return files
 
 
-def read_training_data(args, r, dt):
-    """The training piano rolls (one uint8 array per song); CommandError on bad data."""
+def read_training_data(args, r, dt, frames_per_beat=None, encoding="piano-roll"):
+    """The training piano rolls (one uint8 array per song), MIDI files read on
+    the grid and in the encoding given; CommandError on bad data."""
     from datasets import load_pickle_rolls
     from midi.utils import MidiReadError, midiread
 
@@ -319,6 +349,10 @@ def read_training_data(args, r, dt):
         if data.endswith(".pickle") else " (run ./download.sh to fetch the Nottingham data)"
     if data.endswith((".pickle", ".pkl")):
         existing_file("--data", data, hint)
+        if frames_per_beat is not None or encoding != "piano-roll":
+            raise CommandError(f"--data {data}: a pickle dataset has its own grid and is a "
+                               "plain piano roll: --frames-per-beat and --encoding are for "
+                               "MIDI files")
         try:
             rolls = load_pickle_rolls(data, args.split, r)
         except ValueError as err:
@@ -329,7 +363,8 @@ def read_training_data(args, r, dt):
         rolls = []
         for f in files:
             try:
-                rolls.append(midiread(f, r, dt).piano_roll)
+                rolls.append(midiread(f, r, dt, frames_per_beat=frames_per_beat,
+                                      encoding=encoding).piano_roll)
             except MidiReadError as err:
                 if args.strict:
                     raise CommandError(f"{err} (--strict)") from None
@@ -377,7 +412,7 @@ def compile_message(backend):
            "seconds once PyTensor has cached it)")
 
 
-def read_validation_data(args, r, dt):
+def read_validation_data(args, r, dt, grid):
     """Validation piano rolls for model selection and RNN pretraining, or None
     if neither is asked for; CommandError if they are and none can be found."""
     from datasets import load_pickle_rolls
@@ -398,7 +433,7 @@ def read_validation_data(args, r, dt):
     if valid is None:
         raise CommandError("--select-every and --pretrain-rnn-epochs need validation data: "
                            "give --valid")
-    return read_training_data(argparse.Namespace(**dict(vars(args), data=valid)), r, dt)
+    return read_training_data(argparse.Namespace(**dict(vars(args), data=valid)), r, dt, **grid)
 
 
 def selection_frames(rolls, frames, seed):
@@ -433,10 +468,13 @@ def new_model(args, r, dt, dataset, valid, out):
                           args.backend, args.dtype, k=args.k, lr_rnn=args.lr_rnn,
                           momentum=args.momentum, clip_norm=args.clip_norm,
                           clip_value=args.clip_value, learn_u0=args.learn_u0,
-                          lr_decay=args.lr_decay)
+                          lr_decay=args.lr_decay, frames_per_step=args.frames_per_step,
+                          encoding=args.encoding, frames_per_beat=args.frames_per_beat,
+                          lr_position=args.lr_position)
     rbm = rnn = None
-    if args.pretrain_rbm_epochs:
-        rbm = pretrain.pretrain_rbm(dataset, out, args.n_hidden, args.pretrain_rbm_epochs,
+    if args.pretrain_rbm_epochs:  # an RBM over the model's visible vectors, its steps
+        rbm = pretrain.pretrain_rbm([model.to_steps(roll) for roll in dataset], out,
+                                    args.n_hidden, args.pretrain_rbm_epochs,
                                     args.pretrain_rbm_lr, args.pretrain_rbm_k, args.batch_size,
                                     args.seed, args.dtype, args.backend, Progress("batch"))
         if rbm.interrupted:
@@ -452,8 +490,18 @@ def new_model(args, r, dt, dataset, valid, out):
     return model
 
 
-def train(args, argv):
-    """Train as the arguments say; return the model. A CommandError on bad
+def new_snippet_model(args, r, dt, dataset, valid, out):
+    """A snippet RBM built from the arguments of snippet train."""
+    import snippet
+
+    return snippet.SnippetRbm(args.frames, args.n_hidden, args.lr, args.k, args.momentum, r, dt,
+                              args.frames_per_beat, args.encoding, args.seed, args.dtype,
+                              args.backend)
+
+
+def train(args, argv, model_class=rnnrbm.RnnRbm, build=new_model):
+    """Train as the arguments say; return the model. `build` makes a new
+    model of `model_class` (which loads a resumed one). A CommandError on bad
     input; KeyboardInterrupt, after the checkpoint is written, when interrupted."""
     import selection
 
@@ -462,6 +510,8 @@ def train(args, argv):
     if args.resume:
         config = read_checkpoint("--resume", args.resume)["config"]
         r, dt = tuple(config["r"]), config["dt"]  # read the data as the model was trained
+        grid = dict(frames_per_beat=config.get("frames_per_beat"),
+                    encoding=config.get("encoding", "piano-roll"))
     else:
         if os.path.exists(checkpoint) and not args.overwrite:
             raise CommandError(f"--out {args.out} already holds a run: continue it with "
@@ -469,8 +519,14 @@ def train(args, argv):
         r, dt = tuple(args.pitch_range), args.dt
         if not 0 <= r[0] < r[1] <= 128:
             raise CommandError(f"--pitch-range {r[0]} {r[1]} is empty or outside MIDI notes 0..127")
-    dataset = read_training_data(args, r, dt)
-    valid = read_validation_data(args, r, dt)
+        grid = dict(frames_per_beat=args.frames_per_beat, encoding=args.encoding)
+        if args.pretrain_rnn_epochs and (
+                args.frames_per_step > 1 or args.encoding != "piano-roll"):
+            raise CommandError("--pretrain-rnn-epochs: the RNN pretraining models plain "
+                               "piano-roll frames, not --frames-per-step or --encoding "
+                               "note-state")
+    dataset = read_training_data(args, r, dt, **grid)
+    valid = read_validation_data(args, r, dt, grid)
     out = output_folder("--out", args.out)
     if args.overwrite and not args.resume:  # a new run starts its pretraining afresh
         for name in ("rbm.npz", "rnn.npz", "rnn-best.npz", "best.npz"):
@@ -480,17 +536,18 @@ def train(args, argv):
     start = time.perf_counter()
     try:
         if args.resume:
-            model = rnnrbm.RnnRbm.load(args.resume, backend=args.backend)
+            model = model_class.load(args.resume, backend=args.backend)
         else:
-            model = new_model(args, r, dt, dataset, valid, out)
+            model = build(args, r, dt, dataset, valid, out)
     except ValueError as err:
         raise CommandError(str(err)) from None
     status(f"compiled in {time.perf_counter() - start:.0f} s; training")
     keeper = None
     if args.select_every:
         keeper = selection.BestCheckpoint(
-            model, selection.rnnrbm_criterion(model, selection_frames(valid, args.select_frames,
-                                                                      args.seed)),
+            model, selection.rnnrbm_criterion(model, [model.to_steps(roll) for roll in
+                                                      selection_frames(valid, args.select_frames,
+                                                                       args.seed)]),
             os.path.join(out, "best.npz"), os.path.join(out, "valid.tsv"), args.select_every)
     try:
         model.train_rolls(dataset, args.batch_size, args.epochs,
@@ -516,9 +573,11 @@ def write_piece(model, roll, path_stem):
     import synth
     from midi.utils import midiwrite
 
-    writers = dict(mid=lambda p: midiwrite(p, roll, model.r, model.dt),
-                   png=lambda p: rnnrbm.plot_piano_roll(roll, model.r, model.dt, p),
-                   wav=lambda p: synth.write_wav(p, roll, model.r, model.dt))
+    grid = dict(frames_per_beat=model.frames_per_beat, encoding=model.encoding)
+    sounding, seconds = rnnrbm.playback(roll, model.r, model.dt, **grid)
+    writers = dict(mid=lambda p: midiwrite(p, roll, model.r, model.dt, **grid),
+                   png=lambda p: rnnrbm.plot_piano_roll(sounding, model.r, seconds, p),
+                   wav=lambda p: synth.write_wav(p, sounding, model.r, seconds))
     for extension, write in writers.items():
         with training.atomic_output(f"{path_stem}.{extension}") as path:
             write(path)
@@ -528,7 +587,8 @@ def write_piece(model, roll, path_stem):
 def run_tutorial(args, argv):
     model = train(args, argv)
     for name in ("sample1", "sample2"):
-        write_piece(model, model.generate_function(), os.path.join(args.out, name))
+        write_piece(model, model.to_frames(model.generate_function()),
+                    os.path.join(args.out, name))
 
 
 def run_train(args, argv):
@@ -543,17 +603,23 @@ def run_generate(args, argv):
     from midi.utils import MidiReadError, midiread
 
     config = read_checkpoint("CHECKPOINT", args.checkpoint)["config"]
+    per_step = config.get("frames_per_step", 1)
     primer = None
     if args.prime:  # read before compiling, so that a bad primer is named at once
         try:
-            primer = midiread(existing_file("--prime", args.prime), config["r"],
-                              config["dt"]).piano_roll
+            primer = midiread(existing_file("--prime", args.prime), config["r"], config["dt"],
+                              frames_per_beat=config.get("frames_per_beat"),
+                              encoding=config.get("encoding", "piano-roll")).piano_roll
         except MidiReadError as err:
             raise CommandError(str(err)) from None
         if args.prime_frames is not None and args.prime_frames > len(primer):
             raise CommandError(f"--prime-frames {args.prime_frames}: {args.prime} has only "
                                f"{len(primer)} frames")
         primer = primer[:args.prime_frames or 32]
+        primer = primer[:len(primer) // per_step * per_step]  # whole steps for the RNN
+        if not len(primer):
+            raise CommandError(f"--prime-frames: fewer frames than one step of the model "
+                               f"({per_step})")
     out = output_folder("--out", args.out)
     compile_message(args.backend)
     try:
@@ -563,11 +629,39 @@ def run_generate(args, argv):
     if args.seed is not None:
         model.rng.set_value(np.random.default_rng(args.seed))
     # Every piece continues from the same RNN state, the one after the primer.
-    u_start = None if primer is None else model.rnn_state_function(primer.astype(model.dtype))
+    u_start = None if primer is None else model.rnn_state_function(
+        model.to_steps(primer).astype(model.dtype))
     for n in range(1, args.n + 1):
-        roll = model.generate_function(u_start, args.length, args.gibbs_steps)
+        steps = model.generate_function(u_start, -(-args.length // per_step), args.gibbs_steps,
+                                        args.chain_start)
+        roll = model.to_frames(steps)
         if primer is not None:
             roll = np.vstack([primer, roll])
+        write_piece(model, roll, os.path.join(out, f"sample{n}"))
+
+
+# ---------------------------------------------------------------- snippet
+
+def run_snippet(args, argv):
+    """snippet train: train a snippet RBM (snippet.py) as `train` trains an
+    RNN-RBM; snippet generate: write -n snippets of a checkpoint."""
+    import numpy as np
+
+    import snippet
+
+    if args.snippet_command == "train":
+        train(args, argv, snippet.SnippetRbm, new_snippet_model)
+        return
+    read_checkpoint("CHECKPOINT", args.checkpoint)
+    out = output_folder("--out", args.out)
+    compile_message(args.backend)
+    try:
+        model = snippet.SnippetRbm.load(args.checkpoint, backend=args.backend)
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    if args.seed is not None:
+        model.rng.set_value(np.random.default_rng(args.seed))
+    for n, roll in enumerate(model.generate(args.n, args.gibbs_steps), 1):
         write_piece(model, roll, os.path.join(out, f"sample{n}"))
 
 
@@ -588,6 +682,12 @@ def run_evaluate(args, argv):
     if kind not in ("rnnrbm", "rnn"):
         raise CommandError(f"CHECKPOINT {args.checkpoint}: a model of kind {kind!r}; evaluate "
                            "takes an RNN-RBM or an RNN")
+    config = state["config"]
+    if (config.get("frames_per_step", 1), config.get("encoding", "piano-roll"),
+            config.get("frames_per_beat")) != (1, "piano-roll", None):
+        raise CommandError(f"CHECKPOINT {args.checkpoint}: evaluate scores models of one "
+                           "piano-roll frame per step on the pickle datasets' grid; this one "
+                           "has --frames-per-step, --encoding or --frames-per-beat of its own")
     pickle = named_dataset(args.pickle or "Nottingham")
     existing_file("--pickle", pickle,
                   " (run ./download.sh --pickle)" if pickle != args.pickle else "")
@@ -656,17 +756,22 @@ def bench_configs(text):
 
 # ---------------------------------------------------------------- the parser
 
-COMMANDS = ("tutorial", "train", "generate", "evaluate", "compare", "bench")
-HANDLERS = dict(tutorial=run_tutorial, train=run_train, generate=run_generate,
+COMMANDS = ("tutorial", "train", "generate", "snippet", "evaluate", "compare", "bench")
+HANDLERS = dict(tutorial=run_tutorial, train=run_train, generate=run_generate, snippet=run_snippet,
                 evaluate=run_evaluate, compare=run_compare, bench=run_bench)
 
 
-def build_parser(preset=None):
-    """The parser; `preset` (a configs.CONFIGS entry) sets the defaults of train and tutorial."""
+def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"]):
+    """The parser; `preset` (a configs.CONFIGS entry) sets the defaults of train
+    and tutorial, `snippet_preset` (of configs.SNIPPET_CONFIGS) those of snippet train."""
     parser = ArgumentParser(
         prog=PROG, usage=f"{PROG} [COMMAND] [OPTIONS]",
         description="RNN-RBM on polyphonic music (Boulanger-Lewandowski et al., 2012). "
-                    "Without a command: the tutorial's run (see tutorial --help).",
+                    "Without a command: the tutorial's run (see tutorial --help). "
+                    "Named configurations (configs.py; options given override them): "
+                    "train --config " + ", ".join(sorted(configs.CONFIGS)) +
+                    " (tutorial: the default); snippet train --config " +
+                    ", ".join(sorted(configs.SNIPPET_CONFIGS)) + " (the default).",
         epilog="Exit status: 0 done; 1 the run failed; 2 an option, path or file is wrong; "
                "130/143 interrupted by SIGINT/SIGTERM.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", prog=PROG)
@@ -689,18 +794,53 @@ def build_parser(preset=None):
     p.add_argument("checkpoint", metavar="CHECKPOINT")
     p.add_argument("-n", type=positive_int, default=2, help="pieces (default: %(default)s)")
     p.add_argument("--length", type=positive_int, default=200,
-                   help="frames to generate per piece (default: %(default)s)")
+                   help="frames to generate per piece, rounded up to whole steps of a "
+                        "multi-frame model (default: %(default)s)")
     p.add_argument("--gibbs-steps", type=positive_int, default=25,
                    help="Gibbs steps per frame (default: %(default)s)")
+    p.add_argument("--chain-start", choices=("zeros", "previous"), default="zeros",
+                   help="where each frame's Gibbs chain starts: at zeros (the tutorial's) or "
+                        "at the frame generated before (the multi-frame post's; default: "
+                        "%(default)s)")
     p.add_argument("--prime", metavar="MIDI",
                    help="start from the opening of this MIDI file (the RNN reads it first; "
                         "the pieces begin with it)")
     p.add_argument("--prime-frames", type=positive_int,
-                   help="frames of the primer to use (default: 32, or all if fewer)")
+                   help="frames of the primer to use (default: 32, or all if fewer), cut to "
+                        "whole steps of a multi-frame model")
     p.add_argument("--seed", type=int, help="reseed the sampler (default: the checkpoint's state)")
     p.add_argument("--backend", choices=sorted(rnnrbm.BACKENDS), default="c")
     p.add_argument("--out", default=os.path.join(RUNS, "samples"), metavar="FOLDER",
                    help="output folder (default: runs/samples in the project folder)")
+
+    p = commands.add_parser(
+        "snippet", help="the RBM snippet generator: snippet train, snippet generate",
+        description="The RBM snippet generator of the first TensorFlow post (snippet.py): an "
+                    "RBM over windows of consecutive frames, each flattened into one vector.")
+    snippet_commands = p.add_subparsers(dest="snippet_command", metavar="COMMAND",
+                                        title="commands", required=True)
+    q = snippet_commands.add_parser(
+        "train", help="train a snippet RBM, with checkpoints and a log",
+        description="Train a snippet RBM by CD-k on shuffled mini-batches of windows; "
+                    "--config snippet (the default) is the post's. Ctrl+C or SIGTERM writes a "
+                    "checkpoint and prints the command that resumes.")
+    add_run_arguments(q, "snippet", configs.SNIPPET_CONFIGS, "snippet",
+                      "windows per mini-batch")
+    q.add_argument("--frames", type=positive_int, default=1,
+                   help="frames per window (default: %(default)s)")
+    q.set_defaults(select_every=0, pretrain_rnn_epochs=0, **snippet_preset)
+    q = snippet_commands.add_parser(
+        "generate", help="write snippets from a checkpoint",
+        description="Write -n snippets of a snippet RBM, each the end of a Gibbs chain from "
+                    "zeros: sampleN.mid, .png and .wav in --out.")
+    q.add_argument("checkpoint", metavar="CHECKPOINT")
+    q.add_argument("-n", type=positive_int, default=10, help="snippets (default: %(default)s)")
+    q.add_argument("--gibbs-steps", type=positive_int, default=1,
+                   help="Gibbs steps of each chain (default: %(default)s, the post's)")
+    q.add_argument("--seed", type=int, help="reseed the sampler (default: the checkpoint's state)")
+    q.add_argument("--backend", choices=sorted(rnnrbm.BACKENDS), default="c")
+    q.add_argument("--out", default=os.path.join(RUNS, "snippet-samples"), metavar="FOLDER",
+                   help="output folder (default: runs/snippet-samples in the project folder)")
 
     p = commands.add_parser(
         "evaluate", help="log-likelihood (AIS) and accuracy on a pickle dataset",
@@ -777,7 +917,9 @@ def main(argv=None):
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         words = ["tutorial", *argv]
     args = build_parser().parse_args(words)
-    if getattr(args, "config", "tutorial") != "tutorial":
+    if args.command == "snippet" and getattr(args, "config", "snippet") != "snippet":
+        args = build_parser(snippet_preset=configs.SNIPPET_CONFIGS[args.config]).parse_args(words)
+    elif args.command != "snippet" and getattr(args, "config", "tutorial") != "tutorial":
         args = build_parser(configs.CONFIGS[args.config]).parse_args(words)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, interrupt)

@@ -1,10 +1,11 @@
-"""Named configurations of `train`: plain settings, each one an option's value.
+"""Named configurations: plain settings, each one an option's value.
 
-`python rnnrbm.py train --config NAME` starts from NAME's settings; any option
-given on the command line overrides them. The keys are the options' names
-(without the dashes, - as _); `train --help` lists the names. A checkpoint
-stores the model's own settings, so `generate` and `evaluate` rebuild it
-whatever configuration trained it.
+`python rnnrbm.py train --config NAME` starts from NAME's settings (CONFIGS),
+`python rnnrbm.py snippet train --config NAME` from SNIPPET_CONFIGS; any
+option given on the command line overrides them. The keys are the options'
+names (without the dashes, - as _); `train --help` and `snippet train --help`
+list the names. A checkpoint stores the model's own settings, so `generate`
+and `evaluate` rebuild it whatever configuration trained it.
 
 tutorial : the tutorial's (the defaults: `python rnnrbm.py` runs it).
 paper : the recipe of Boulanger-Lewandowski et al. (2012), section 5, on the
@@ -14,16 +15,49 @@ paper : the recipe of Boulanger-Lewandowski et al. (2012), section 5, on the
     clipping, a learned u0 and a decaying learning rate, keeping the epoch of
     best validation log-likelihood (best.npz). The paper gives no values for
     these; ours and how they were chosen are in the README (Reproductions).
+multiframe : the RNN-RBM of the second TensorFlow post (Musical TensorFlow,
+    part 2): each conditional RBM models 5 consecutive frames of the
+    note-state encoding (pitches 24..101, four frames per beat), 50 RBM and
+    100 RNN hidden units, CD-15 on chunks of 100 steps; a learned u0, each
+    gradient entry clipped to [-10, 10], learning rate min(0.01, 0.1 / i) on a
+    chunk starting at step i (from 1) of its song (the post's code counts
+    steps, its songs being cut into steps before chunking), and W, bv, bh
+    from an RBM pretrained on the songs' steps (CD-1, learning rate 0.01,
+    100 epochs). Generate as the
+    post did with `generate CHECKPOINT --prime SONG --prime-frames 100
+    --length 1500 --chain-start previous` (300 steps of 5 frames, 25 Gibbs
+    steps each).
+
+snippet (of `snippet train`) : the RBM snippet generator of the first post:
+    windows of 15 frames of the note-state encoding (pitches 24..101, four
+    frames per beat), 50 hidden units, CD-1, learning rate 0.005,
+    mini-batches of 100 windows, 200 epochs. W starts with standard
+    deviation 0.01 (the tutorial's; the post's code has 1, a slip); see
+    snippet.py. `snippet generate CHECKPOINT` writes one-step chains from
+    zeros, as the post did (--gibbs-steps for more).
 """
+
+POST_GRID = dict(pitch_range=(24, 102), frames_per_beat=4, encoding="note-state")
+"""How the posts read MIDI files: their notes 24..101, sixteenth notes, note-state."""
 
 CONFIGS = {
     "tutorial": {},
     "paper": dict(
         data="Nottingham",
         pretrain_rbm_epochs=20, pretrain_rbm_lr=0.01, pretrain_rbm_k=1,
-        pretrain_rnn_epochs=100, pretrain_rnn_lr=0.003, pretrain_rnn_optimizer="adam",
+        pretrain_rnn_epochs=100, pretrain_rnn_lr=0.001, pretrain_rnn_optimizer="adam",
         pretrain_rnn_clip_norm=5.0,
         lr=0.001, lr_rnn=0.001, momentum=0.9, clip_norm=5.0, learn_u0=True, lr_decay=0.99,
         k=15, epochs=200, select_every=5,
     ),
+    "multiframe": dict(
+        **POST_GRID, frames_per_step=5, n_hidden=50, n_hidden_recurrent=100, batch_size=100,
+        k=15, lr=0.01, lr_position=10.0, learn_u0=True, clip_value=10.0,
+        pretrain_rbm_epochs=100, pretrain_rbm_lr=0.01, pretrain_rbm_k=1, epochs=200,
+    ),
+}
+
+SNIPPET_CONFIGS = {
+    "snippet": dict(**POST_GRID, frames=15, n_hidden=50, k=1, lr=0.005, batch_size=100,
+                    epochs=200),
 }

@@ -4,8 +4,8 @@ Two uses: the RBM pretraining of the RNN-RBM (Boulanger-Lewandowski et al.
 2012: an RBM trained on the fully shuffled frames of the training set
 initialises W, bv, bh, and the model then starts as independent RBMs), and the
 snippet generator of the project's first TensorFlow post, an RBM over windows
-of consecutive frames flattened into one vector. The Gibbs chain is the
-tutorial's (rnnrbm.build_rbm).
+of consecutive frames flattened into one vector (snippet.SnippetRbm). The
+Gibbs chain is the tutorial's (rnnrbm.build_rbm).
 """
 
 import numpy as np

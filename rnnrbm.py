@@ -24,7 +24,7 @@ import pytensor.tensor as pt
 from pytensor.compile.mode import Mode
 
 import gibbs
-from midi.utils import midiread, midiwrite
+from midi.utils import DEFAULT_TEMPO, midiread, midiwrite, roll_from_note_state
 import training
 
 
@@ -207,9 +207,10 @@ def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
     deterministic, so all bv_t, bh_t are computed first and the T conditional
     RBMs are trained as one batch by CD-`k_train`.
     Generation: each frame is sampled by a Gibbs chain of `gibbs_steps` steps
-    started at zeros, then fed back into the recurrence, for `n_frames`
-    frames, starting from the RNN state `u_start` (zeros, or the state after
-    a primer; see `u`).
+    started at zeros (or, if `from_previous` is 1, at the frame generated
+    before it; the first frame's chain starts at zeros either way), then fed
+    back into the recurrence, for `n_frames` frames, starting from the RNN
+    state `u_start` (zeros, or the state after a primer; see `u`).
     fused : Gibbs chains as gibbs.GibbsChain Ops (C backend only; see build_rbm).
 
     Returns a dict with
@@ -224,7 +225,8 @@ def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
     rng : the shared random generator.
     rng_train, rng_generate : its next state after a training or generation call.
     u, bv_t, bh_t : the RNN states and the per-frame RBM biases for v.
-    u_start, n_frames, gibbs_steps : inputs of generation (vector, int, int).
+    u_start, n_frames, gibbs_steps, from_previous : inputs of generation
+        (vector, int, int, int 0 or 1).
     v_t : the generated sequence (n_frames x n_visible).
     """
     link_openblas()
@@ -254,9 +256,11 @@ def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
     # Generation: sample each frame, then feed it back into the recurrence.
     u_start = pt.vector("u_start", dtype=dtype)
     n_frames, gibbs_steps = pt.iscalar("n_frames"), pt.iscalar("gibbs_steps")
+    from_previous = pt.iscalar("from_previous")
 
     def generate_step(rng, v_tm1, u_tm1):
-        v_t, _, _, rng = build_rbm(pt.zeros((n_visible,), dtype=dtype), W,
+        start = pt.switch(from_previous, v_tm1, pt.zeros((n_visible,), dtype=dtype))
+        v_t, _, _, rng = build_rbm(start, W,
                                    bv + pt.dot(u_tm1, Wuv), bh + pt.dot(u_tm1, Wuh),
                                    gibbs_steps, rng, fused)
         u_t = pt.tanh(bu + pt.dot(v_t, Wvu) + pt.dot(u_tm1, Wuu))
@@ -271,12 +275,44 @@ def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
     return dict(v=v, v_sample=v_sample, cost=cost, monitor=monitor, params=params,
                 rng=rng, rng_train=rng_train, rng_generate=rng_generate, v_t=v_t,
                 u=u, u0=u0, bv_t=bv_t, bh_t=bh_t, u_start=u_start, n_frames=n_frames,
-                gibbs_steps=gibbs_steps)
+                gibbs_steps=gibbs_steps, from_previous=from_previous)
 
 
-def read_midi_rolls(files, r, dt):
-    """Read MIDI files as compact (uint8) piano rolls; MidiReadError names a bad file."""
-    return [midiread(f, r, dt).piano_roll for f in files]
+def read_midi_rolls(files, r, dt, frames_per_beat=None, encoding="piano-roll"):
+    """Read MIDI files as compact (uint8) piano rolls (midi.utils.midiread's grid
+    and encoding); MidiReadError names a bad file."""
+    return [midiread(f, r, dt, frames_per_beat=frames_per_beat, encoding=encoding).piano_roll
+            for f in files]
+
+
+def frames_to_steps(roll, frames_per_step):
+    """A (frames x columns) roll as (frames // m) x (m * columns) with
+    m = frames_per_step: each row is m consecutive frames side by side, the
+    trailing frames that fill no row dropped. The visible vectors of the
+    multi-frame RNN-RBM and of the snippet RBM."""
+    roll = np.asarray(roll)
+    whole = len(roll) // frames_per_step * frames_per_step
+    return roll[:whole].reshape(-1, frames_per_step * roll.shape[1])
+
+
+def steps_to_frames(steps, frames_per_step):
+    """The inverse of frames_to_steps: (steps x m * columns) back to (steps * m) x columns."""
+    steps = np.asarray(steps)
+    return steps.reshape(len(steps) * frames_per_step, -1)
+
+
+def playback(roll, r, dt, frames_per_beat=None, encoding="piano-roll"):
+    """What a roll sounds like, for pictures and audio: (the plain piano roll
+    of its sounding notes, seconds per frame). On the beat grid a frame lasts
+    1 / frames_per_beat of a beat at midiwrite's tempo (120 beats a minute)."""
+    sounding = roll_from_note_state(roll) if encoding == "note-state" else roll
+    seconds = dt if frames_per_beat is None else DEFAULT_TEMPO / 1e6 / frames_per_beat
+    return sounding, seconds
+
+
+def columns(r, encoding):
+    """Columns of one frame: a pitch each, twice that in the note-state encoding."""
+    return (r[1] - r[0]) * (2 if encoding == "note-state" else 1)
 
 
 RBM_PART = ("W", "bv", "bh")
@@ -297,12 +333,17 @@ class RnnRbm(training.Trainable):
         its optional arguments change the start, length and Gibbs steps).
     rnn_state_function(roll) -> the RNN state after reading `roll` (to prime
         generation with the opening of a piece).
+
+    With frames_per_step m > 1 every time step of the model is m consecutive
+    frames (frames_to_steps): "frames" above are then steps, n_visible is m
+    times a frame's columns, and to_steps, to_frames convert piano rolls.
     """
 
     def __init__(self, n_hidden=150, n_hidden_recurrent=100, lr=0.001,
                  r=PITCH_RANGE, dt=FRAME_SECONDS, seed=0xBEEF, backend="c", dtype="float64",
                  k=15, lr_rnn=None, momentum=0.0, clip_norm=None, clip_value=None,
-                 learn_u0=False, lr_decay=1.0):
+                 learn_u0=False, lr_decay=1.0, frames_per_step=1, encoding="piano-roll",
+                 frames_per_beat=None, lr_position=None):
         """Build and compile the model. The defaults are the tutorial's.
 
         n_hidden : hidden units of each conditional RBM.
@@ -324,26 +365,41 @@ class RnnRbm(training.Trainable):
         learn_u0 : learn the RNN's initial state instead of fixing it at 0.
         lr_decay : every learning rate is multiplied by lr_decay ** (epoch - 1)
             in epoch `epoch` (1 keeps it constant).
+        The multi-frame RNN-RBM of the second TensorFlow post (configs.py):
+        frames_per_step : frames modelled by each conditional RBM at once
+            (1, the tutorial's model, or more; see the class docstring).
+        encoding, frames_per_beat : how MIDI files are read and written
+            (midi.utils.midiread); frames_per_beat replaces dt's grid.
+        lr_position : every learning rate is also multiplied by
+            min(1, lr_position / i) on a chunk whose first step is step i
+            (from 1) of its song; None for no such factor. The post's
+            schedule min(0.01, 0.1 / i) is lr=0.01, lr_position=10.
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {sorted(BACKENDS)}, not {backend!r}")
         self.config = dict(n_hidden=n_hidden, n_hidden_recurrent=n_hidden_recurrent, lr=lr,
                            r=list(r), dt=dt, seed=seed, backend=backend, dtype=dtype, k=k,
                            lr_rnn=lr_rnn, momentum=momentum, clip_norm=clip_norm,
-                           clip_value=clip_value, learn_u0=learn_u0, lr_decay=lr_decay)
+                           clip_value=clip_value, learn_u0=learn_u0, lr_decay=lr_decay,
+                           frames_per_step=frames_per_step, encoding=encoding,
+                           frames_per_beat=frames_per_beat, lr_position=lr_position)
         self.r = tuple(r)
         self.dt = dt
         self.dtype = dtype
+        self.frames_per_step, self.encoding = frames_per_step, encoding
+        self.frames_per_beat = frames_per_beat
         self.start_history(seed)
         # The fused Gibbs Op is C code; Numba compiles the graph path.
-        model = build_rnnrbm(r[1] - r[0], n_hidden, n_hidden_recurrent, seed, dtype, k,
-                             fused=backend == "c", learn_u0=learn_u0)
+        model = build_rnnrbm(frames_per_step * columns(r, encoding), n_hidden,
+                             n_hidden_recurrent, seed, dtype, k, fused=backend == "c",
+                             learn_u0=learn_u0)
         self.params = model["params"]
         self.rng = model["rng"]
         self.u0 = model["u0"]
         gradient = pytensor.grad(model["cost"], self.params,
                                  consider_constant=[model["v_sample"]])
         self.lr_scale = pytensor.shared(np.asarray(1.0, dtype=dtype), name="lr_scale")
+        self.epoch_scale = 1.0  # lr_decay's factor, which lr_position's multiplies
         rates = [lr if p.name in RBM_PART or lr_rnn is None else lr_rnn for p in self.params]
         updates, self.optimizer_state = training.updates(
             self.params, gradient, rates, momentum=momentum, clip_norm=clip_norm,
@@ -353,13 +409,41 @@ class RnnRbm(training.Trainable):
             [model["v"]], model["monitor"],
             updates=updates + [(self.rng, model["rng_train"])], mode=mode)
         self.generate_from = pytensor.function(
-            [model["u_start"], model["n_frames"], model["gibbs_steps"]],
+            [model["u_start"], model["n_frames"], model["gibbs_steps"],
+             model["from_previous"]],
             model["v_t"], updates=[(self.rng, model["rng_generate"])], mode=mode)
         self.rnn_state_function = pytensor.function([model["v"]], model["u"][-1], mode=mode)
 
     def start_epoch(self, epoch):
         """Set the learning rates of epoch `epoch` (from 1): lr_decay ** (epoch - 1) times their own."""
-        self.lr_scale.set_value(np.asarray(self.config["lr_decay"] ** (epoch - 1), self.dtype))
+        self.epoch_scale = self.config["lr_decay"] ** (epoch - 1)
+        self.lr_scale.set_value(np.asarray(self.epoch_scale, self.dtype))
+
+    def batches(self, dataset, batch_size):
+        """Trainable.batches over the songs cut into steps (to_steps), each
+        chunk paired with the number, from 1, of its first step in its song
+        (for lr_position)."""
+        songs = [self.to_steps(roll) for roll in dataset]
+        starts, count = self.chunk_starts(songs, batch_size)
+        return ((songs[s][i:i + batch_size], i + 1) for s, i in starts), count
+
+    def train_batch(self, batch):
+        """One step of train_function on a (chunk, first step) pair of
+        `batches`, its learning rates scaled for the chunk's position."""
+        chunk, first = batch
+        position = self.config["lr_position"]
+        if position is not None:
+            self.lr_scale.set_value(
+                np.asarray(self.epoch_scale * min(1.0, position / first), self.dtype))
+        return self.train_function(chunk.astype(self.dtype))
+
+    def to_steps(self, roll):
+        """A (frames x columns) roll as the model's steps (frames_to_steps)."""
+        return frames_to_steps(roll, self.frames_per_step)
+
+    def to_frames(self, steps):
+        """The model's steps (e.g. generated) as a (frames x columns) roll."""
+        return steps_to_frames(steps, self.frames_per_step)
 
     def initial_state(self):
         """The RNN state before the first frame: u0's value, or zeros."""
@@ -373,16 +457,21 @@ class RnnRbm(training.Trainable):
         """Train by SGD on MIDI files, as the tutorial did; see `train_rolls`."""
         if not files:
             raise ValueError("no training files given (run ./download.sh to fetch the data)")
-        return self.train_rolls(read_midi_rolls(files, self.r, self.dt), batch_size, num_epochs, **options)
+        rolls = read_midi_rolls(files, self.r, self.dt, self.frames_per_beat, self.encoding)
+        return self.train_rolls(rolls, batch_size, num_epochs, **options)
 
-    def generate_function(self, u_start=None, n_frames=200, gibbs_steps=25):
+    def generate_function(self, u_start=None, n_frames=200, gibbs_steps=25, chain_start="zeros"):
         """Sample a (n_frames x n_visible) piano roll, `gibbs_steps` Gibbs steps
         per frame, from the RNN state `u_start` (default: the initial state,
-        zeros or the learned u0). Without arguments: the tutorial's 200
-        frames, 25 steps each."""
+        zeros or the learned u0). Each frame's chain starts at zeros (the
+        tutorial's) or, with chain_start="previous", at the frame before it
+        (the second TensorFlow post's). Without arguments: the tutorial's 200
+        frames, 25 steps each. With frames_per_step > 1, frames are steps."""
+        if chain_start not in ("zeros", "previous"):
+            raise ValueError(f"chain_start must be 'zeros' or 'previous', not {chain_start!r}")
         if u_start is None:
             u_start = self.initial_state()
-        return self.generate_from(u_start, n_frames, gibbs_steps)
+        return self.generate_from(u_start, n_frames, gibbs_steps, int(chain_start == "previous"))
 
     def generate(self, filename, show=True):
         """Generate a piece, write it as a MIDI file and its piano roll as a PNG.
@@ -391,9 +480,12 @@ class RnnRbm(training.Trainable):
         seconds on x and MIDI note number on y. `show` also opens it in a
         window, when a display exists. Returns the (frames x n_visible) roll.
         """
-        piano_roll = self.generate_function()
-        midiwrite(filename, piano_roll, self.r, self.dt)
-        plot_piano_roll(piano_roll, self.r, self.dt, os.path.splitext(filename)[0] + ".png",
+        piano_roll = self.to_frames(self.generate_function())
+        midiwrite(filename, piano_roll, self.r, self.dt, frames_per_beat=self.frames_per_beat,
+                  encoding=self.encoding)
+        sounding, seconds = playback(piano_roll, self.r, self.dt, self.frames_per_beat,
+                                     self.encoding)
+        plot_piano_roll(sounding, self.r, seconds, os.path.splitext(filename)[0] + ".png",
                         show=show)
         return piano_roll
 

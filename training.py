@@ -185,17 +185,26 @@ class Trainable:
         """The training batches of one epoch, and how many there are: the songs
         in a fresh random order, each cut into consecutive chunks of at most
         `batch_size` frames (the tutorial's way)."""
+        starts, count = self.chunk_starts(dataset, batch_size)
+        return (dataset[s][i:i + batch_size] for s, i in starts), count
+
+    def chunk_starts(self, dataset, batch_size):
+        """(song, first row) of each chunk of `batches`, in training order, and
+        how many there are; the order is drawn now, from the shuffler."""
         count = sum(-(-len(roll) // batch_size) for roll in dataset)
         order = self.shuffle_rng.permutation(len(dataset))
-        chunks = (dataset[s][i:i + batch_size] for s in order
-                  for i in range(0, len(dataset[s]), batch_size))
-        return chunks, count
+        starts = ((s, i) for s in order for i in range(0, len(dataset[s]), batch_size))
+        return starts, count
+
+    def train_batch(self, batch):
+        """One descent step on a batch of `batches`; returns its monitor."""
+        return self.train_function(batch.astype(self.dtype))
 
     def train_rolls(self, dataset, batch_size=100, num_epochs=200, log_path=None,
                     checkpoint_path=None, checkpoint_every=10, progress=None, after_epoch=None):
         """Train on piano rolls (one (frames x n_visible) array per song).
 
-        Every epoch takes one step of `train_function` per batch (see
+        Every epoch takes one step (`train_batch`) per batch (see
         `batches`) and prints `Epoch i/N` with the mean of the batches'
         monitors (and the epoch's seconds). Training continues from the epochs
         already done (`self.history`, restored by `load`) up to `num_epochs`.
@@ -230,7 +239,7 @@ class Trainable:
                 batches, count = self.batches(dataset, batch_size)
                 monitors = []
                 for batch in batches:
-                    monitors.append(self.train_function(batch.astype(self.dtype)))
+                    monitors.append(self.train_batch(batch))
                     if progress:
                         progress(len(monitors), count)
                 monitor = float(np.mean(monitors))

@@ -82,9 +82,10 @@ def test_generation_follows_a_numpy_reference():
     for p in model["params"]:  # weights large enough that the chains differ by frame
         p.set_value(np.random.default_rng(5).normal(scale=0.7, size=p.get_value().shape))
     rng = copy.deepcopy(model["rng"].get_value())
-    f = pytensor.function([model["u_start"], model["n_frames"], model["gibbs_steps"]],
+    f = pytensor.function([model["u_start"], model["n_frames"], model["gibbs_steps"],
+                           model["from_previous"]],
                           model["v_t"], updates=[(model["rng"], model["rng_generate"])], mode=C)
-    got = f(np.zeros(8), 30, 5)
+    got = f(np.zeros(8), 30, 5, 0)
 
     p = dict(zip(ref.PARAM_NAMES, (x.get_value() for x in model["params"])))
     u, frames = np.zeros(8), []
