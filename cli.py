@@ -247,6 +247,10 @@ def add_run_arguments(parser, out_default, presets, default_preset, batch_help):
     parser.add_argument("--encoding", choices=ENCODINGS, default="piano-roll",
                         help="piano-roll: a bit per pitch while it sounds; note-state: also a "
                              "bit where it is struck (MIDI files only; default: %(default)s)")
+    parser.add_argument("--transpose", action="store_true",
+                        help="transpose each MIDI file to C major or C minor, by the smallest "
+                             "interval, from its key signature or an estimate of its key "
+                             "(MIDI files only; the pickle data sets are transposed already)")
     parser.add_argument("--backend", choices=sorted(rnnrbm.BACKENDS), default="c",
                         help="PyTensor backend (default: %(default)s)")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
@@ -349,10 +353,10 @@ def read_training_data(args, r, dt, frames_per_beat=None, encoding="piano-roll")
         if data.endswith(".pickle") else " (run ./download.sh to fetch the Nottingham data)"
     if data.endswith((".pickle", ".pkl")):
         existing_file("--data", data, hint)
-        if frames_per_beat is not None or encoding != "piano-roll":
-            raise CommandError(f"--data {data}: a pickle dataset has its own grid and is a "
-                               "plain piano roll: --frames-per-beat and --encoding are for "
-                               "MIDI files")
+        if frames_per_beat is not None or encoding != "piano-roll" or args.transpose:
+            raise CommandError(f"--data {data}: a pickle dataset has its own grid, is a plain "
+                               "piano roll and is transposed already: --frames-per-beat, "
+                               "--encoding and --transpose are for MIDI files")
         try:
             rolls = load_pickle_rolls(data, args.split, r)
         except ValueError as err:
@@ -364,7 +368,7 @@ def read_training_data(args, r, dt, frames_per_beat=None, encoding="piano-roll")
         for f in files:
             try:
                 rolls.append(midiread(f, r, dt, frames_per_beat=frames_per_beat,
-                                      encoding=encoding).piano_roll)
+                                      encoding=encoding, transpose=args.transpose).piano_roll)
             except MidiReadError as err:
                 if args.strict:
                     raise CommandError(f"{err} (--strict)") from None
@@ -609,7 +613,8 @@ def run_generate(args, argv):
         try:
             primer = midiread(existing_file("--prime", args.prime), config["r"], config["dt"],
                               frames_per_beat=config.get("frames_per_beat"),
-                              encoding=config.get("encoding", "piano-roll")).piano_roll
+                              encoding=config.get("encoding", "piano-roll"),
+                              transpose=args.transpose).piano_roll
         except MidiReadError as err:
             raise CommandError(str(err)) from None
         if args.prime_frames is not None and args.prime_frames > len(primer):
@@ -808,6 +813,8 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
     p.add_argument("--prime-frames", type=positive_int,
                    help="frames of the primer to use (default: 32, or all if fewer), cut to "
                         "whole steps of a multi-frame model")
+    p.add_argument("--transpose", action="store_true",
+                   help="transpose the primer to C major or C minor first (see train --help)")
     p.add_argument("--seed", type=int, help="reseed the sampler (default: the checkpoint's state)")
     p.add_argument("--backend", choices=sorted(rnnrbm.BACKENDS), default="c")
     p.add_argument("--out", default=os.path.join(RUNS, "samples"), metavar="FOLDER",

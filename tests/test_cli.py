@@ -508,3 +508,20 @@ def test_evaluate_shows_progress_and_reports_its_settings(tmp_path):
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["ais_chains"] == 3 and metrics["ais_temperatures"] == 5
     assert metrics["seconds"] >= 0 and metrics["command"].startswith("python rnnrbm.py evaluate")
+
+
+def test_transpose_reads_the_training_files_in_c(songs, nottingham_pickle):
+    """--transpose shifts each song to C by midiread's rule; a pickle (transposed
+    already) refuses it."""
+    from midi.utils import midiread
+
+    args = cli.build_parser().parse_args(["train", "--data", str(songs), "--transpose"])
+    rolls = cli.read_training_data(args, (21, 109), 0.3)
+    files = sorted(songs.glob("*.mid"))
+    shifts = [midiread(f, (21, 109), 0.3, transpose=True).transposed_by for f in files]
+    assert any(shifts)  # most of these tunes are not in C
+    for f, roll in zip(files, rolls):
+        np.testing.assert_array_equal(roll, midiread(f, (21, 109), 0.3, transpose=True).piano_roll)
+    args = cli.build_parser().parse_args(["train", "--data", str(nottingham_pickle), "--transpose"])
+    with pytest.raises(cli.CommandError, match="--transpose"):
+        cli.read_training_data(args, (21, 109), 0.3)
