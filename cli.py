@@ -601,6 +601,22 @@ def run_train(args, argv):
 
 # ---------------------------------------------------------------- generate
 
+def load_sampler(cls, args):
+    """(model, output folder) for generating: the model of class `cls` from
+    args.checkpoint on args.backend, its sampler reseeded if args.seed is set."""
+    import numpy as np
+
+    out = output_folder("--out", args.out)
+    compile_message(args.backend)
+    try:
+        model = cls.load(args.checkpoint, backend=args.backend)
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    if args.seed is not None:
+        model.rng.set_value(np.random.default_rng(args.seed))
+    return model, out
+
+
 def run_generate(args, argv):
     import numpy as np
 
@@ -625,14 +641,7 @@ def run_generate(args, argv):
         if not len(primer):
             raise CommandError(f"--prime-frames: fewer frames than one step of the model "
                                f"({per_step})")
-    out = output_folder("--out", args.out)
-    compile_message(args.backend)
-    try:
-        model = rnnrbm.RnnRbm.load(args.checkpoint, backend=args.backend)
-    except ValueError as err:
-        raise CommandError(str(err)) from None
-    if args.seed is not None:
-        model.rng.set_value(np.random.default_rng(args.seed))
+    model, out = load_sampler(rnnrbm.RnnRbm, args)
     # Every piece continues from the same RNN state, the one after the primer.
     u_start = None if primer is None else model.rnn_state_function(
         model.to_steps(primer).astype(model.dtype))
@@ -650,22 +659,13 @@ def run_generate(args, argv):
 def run_snippet(args, argv):
     """snippet train: train a snippet RBM (snippet.py) as `train` trains an
     RNN-RBM; snippet generate: write -n snippets of a checkpoint."""
-    import numpy as np
-
     import snippet
 
     if args.snippet_command == "train":
         train(args, argv, snippet.SnippetRbm, new_snippet_model)
         return
     read_checkpoint("CHECKPOINT", args.checkpoint)
-    out = output_folder("--out", args.out)
-    compile_message(args.backend)
-    try:
-        model = snippet.SnippetRbm.load(args.checkpoint, backend=args.backend)
-    except ValueError as err:
-        raise CommandError(str(err)) from None
-    if args.seed is not None:
-        model.rng.set_value(np.random.default_rng(args.seed))
+    model, out = load_sampler(snippet.SnippetRbm, args)
     for n, roll in enumerate(model.generate(args.n, args.gibbs_steps), 1):
         write_piece(model, roll, os.path.join(out, f"sample{n}"))
 

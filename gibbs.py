@@ -109,25 +109,6 @@ def default_threads():
     return int(os.environ.get("RNNRBM_THREADS", "1"))
 
 
-def draw_uniforms(rng, size, dtype="float64"):
-    """Return (next_rng, uniforms): uniforms on [0, 1) of shape `size` and
-    `dtype` (float64 or float32) drawn from `rng` by Generator.random.
-
-    The Gibbs Ops take uniforms of their states' dtype and turn unit j on
-    when u_j < p_j, p_j = sigmoid(input_j) computed in that dtype. With float32
-    uniforms (u = k / 2^24, k uniform on 0 .. 2^24 - 1, every value exact in
-    float32) that is Bernoulli(q), q = ceil(p 2^24) / 2^24, for the float32
-    probability p: q - p lies in [0, 2^-24) (6e-8), the resolution of the
-    float32 uniforms and the spacing of float32 numbers just below 1; below
-    p = 2^-24 (an input below -16.6) this is an absolute, not a relative,
-    error: q = 2^-24 for any p > 0 (u = 0 has probability 2^-24). The
-    comparison itself, u (1 + t) < n rather than u < n / (1 + t) (see the C
-    source), moves q by at most a few float32 ulps of p. float64 uniforms
-    (k / 2^53) give q - p in [0, 2^-53).
-    """
-    return _standard_uniforms[str(dtype)](size=size, rng=rng, return_next_rng=True)
-
-
 C_SUPPORT = r"""
 #include <math.h>
 #include <pthread.h>
