@@ -80,6 +80,13 @@ def bounded_int(low):
 positive_int = bounded_int(1)
 
 
+def momentum_value(text):
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), not {text}")
+    return value
+
+
 def positive_float(text):
     value = float(text)
     if not 0 < value < float("inf"):
@@ -271,7 +278,7 @@ def add_run_arguments(parser, out_default, presets, default_preset, batch_help):
                              "(a very small --dt)")
     parser.add_argument("--k", type=positive_int, default=15,
                         help="Gibbs steps of contrastive divergence, CD-k (default: %(default)s)")
-    parser.add_argument("--momentum", type=float, default=0.0,
+    parser.add_argument("--momentum", type=momentum_value, default=0.0,
                         help="Nesterov momentum, 0 for plain SGD (default: %(default)s)")
 
 
@@ -290,13 +297,13 @@ def add_recipe_arguments(parser):
                         help="learn the RNN's initial state (default: fixed at zero)")
     recipe.add_argument("--lr-decay", type=positive_float, default=1.0,
                         help="learning rates times this each epoch (default: %(default)s)")
-    recipe.add_argument("--pretrain-rbm-epochs", type=int, default=0,
+    recipe.add_argument("--pretrain-rbm-epochs", type=bounded_int(0), default=0,
                         help="epochs of RBM pretraining on the shuffled frames (default: none)")
     recipe.add_argument("--pretrain-rbm-lr", type=positive_float, default=0.01,
                         help="its learning rate (default: %(default)s)")
     recipe.add_argument("--pretrain-rbm-k", type=positive_int, default=1,
                         help="its CD-k (default: %(default)s)")
-    recipe.add_argument("--pretrain-rnn-epochs", type=int, default=0,
+    recipe.add_argument("--pretrain-rnn-epochs", type=bounded_int(0), default=0,
                         help="epochs of RNN pretraining on the cross-entropy (default: none)")
     recipe.add_argument("--pretrain-rnn-lr", type=positive_float, default=0.001,
                         help="its learning rate (default: %(default)s)")
@@ -304,7 +311,7 @@ def add_recipe_arguments(parser):
                         help="its optimiser (default: %(default)s)")
     recipe.add_argument("--pretrain-rnn-clip-norm", type=positive_float,
                         help="its gradient norm clipping")
-    recipe.add_argument("--select-every", type=int, default=0,
+    recipe.add_argument("--select-every", type=bounded_int(0), default=0,
                         help="every N epochs, score the model on validation data and keep the "
                              "best in best.npz (default: never)")
     recipe.add_argument("--select-frames", type=positive_int, default=5000,
@@ -424,10 +431,12 @@ def read_validation_data(args, r, dt, grid):
     if not (args.select_every or args.pretrain_rnn_epochs):
         return None
     data = named_dataset(args.data) if args.data else os.path.join(DATA, "Nottingham", "train")
-    valid = args.valid
-    if valid is None and data.endswith((".pickle", ".pkl")):
+    valid = named_dataset(args.valid) if args.valid else None
+    pickle = valid or data
+    if pickle.endswith((".pickle", ".pkl")):  # its valid split, whether --valid or --data
+        existing_file("--valid" if valid else "--data", pickle)
         try:
-            return load_pickle_rolls(data, "valid", r)
+            return load_pickle_rolls(pickle, "valid", r)
         except ValueError as err:
             raise CommandError(str(err)) from None
     if valid is None and os.path.basename(os.path.normpath(data)) == "train":
@@ -454,17 +463,17 @@ def selection_frames(rolls, frames, seed):
     return chosen
 
 
-def pretraining_interrupted(out):
+def pretraining_interrupted(out, argv):
     """Say how to continue an interrupted pretraining (its checkpoints are in
-    `out`): the same command, without --overwrite, which would start afresh."""
-    argv = [word for word in sys.argv[1:] if word != "--overwrite"]
+    `out`): the same command, which continues a pretraining of the same
+    settings (pretrain.load_or_build)."""
     print(f"Interrupted by {signal_name()} during pretraining; its checkpoints are in "
           f"{display(out)}. Continue with:\n  {shlex.join([*interpreter_and_script(), *argv])}",
           flush=True)
     raise Interrupted
 
 
-def new_model(args, r, dt, dataset, valid, out):
+def new_model(args, argv, r, dt, dataset, valid, out):
     """An RNN-RBM built from the arguments and, if asked, pretrained (see pretrain.py)."""
     import pretrain
 
@@ -480,21 +489,23 @@ def new_model(args, r, dt, dataset, valid, out):
         rbm = pretrain.pretrain_rbm([model.to_steps(roll) for roll in dataset], out,
                                     args.n_hidden, args.pretrain_rbm_epochs,
                                     args.pretrain_rbm_lr, args.pretrain_rbm_k, args.batch_size,
-                                    args.seed, args.dtype, args.backend, Progress("batch"))
+                                    args.seed, args.dtype, args.backend, args.overwrite,
+                                    Progress("batch"))
         if rbm.interrupted:
-            pretraining_interrupted(out)
+            pretraining_interrupted(out, argv)
     if args.pretrain_rnn_epochs:
         trained, rnn = pretrain.pretrain_rnn(
             dataset, valid, out, args.n_hidden_recurrent, args.pretrain_rnn_epochs,
             args.pretrain_rnn_lr, args.pretrain_rnn_optimizer, 0.0, args.pretrain_rnn_clip_norm,
-            args.batch_size, r, dt, args.seed, args.dtype, args.backend, Progress("chunk"))
+            args.batch_size, r, dt, args.seed, args.dtype, args.backend, args.overwrite,
+            Progress("chunk"))
         if trained.interrupted:
-            pretraining_interrupted(out)
+            pretraining_interrupted(out, argv)
     pretrain.initialise(model, rbm, rnn)
     return model
 
 
-def new_snippet_model(args, r, dt, dataset, valid, out):
+def new_snippet_model(args, argv, r, dt, dataset, valid, out):
     """A snippet RBM built from the arguments of snippet train."""
     import snippet
 
@@ -513,6 +524,10 @@ def train(args, argv, model_class=rnnrbm.RnnRbm, build=new_model):
     checkpoint = os.path.join(args.out, "checkpoint.npz")
     if args.resume:
         config = read_checkpoint("--resume", args.resume)["config"]
+        kind = config.get("model", "rnnrbm")
+        if kind != model_class.kind:
+            raise CommandError(f"--resume {args.resume}: a model of kind {kind!r}, not "
+                               f"{model_class.kind!r}")
         r, dt = tuple(config["r"]), config["dt"]  # read the data as the model was trained
         grid = dict(frames_per_beat=config.get("frames_per_beat"),
                     encoding=config.get("encoding", "piano-roll"))
@@ -529,11 +544,14 @@ def train(args, argv, model_class=rnnrbm.RnnRbm, build=new_model):
             raise CommandError("--pretrain-rnn-epochs: the RNN pretraining models plain "
                                "piano-roll frames, not --frames-per-step or --encoding "
                                "note-state")
+        if args.pretrain_rnn_epochs and not args.learn_u0:
+            raise CommandError("--pretrain-rnn-epochs needs --learn-u0: the pretrained RNN's "
+                               "initial state u0 is one of the parameters it hands on")
     dataset = read_training_data(args, r, dt, **grid)
     valid = read_validation_data(args, r, dt, grid)
     out = output_folder("--out", args.out)
-    if args.overwrite and not args.resume:  # a new run starts its pretraining afresh
-        for name in ("rbm.npz", "rnn.npz", "rnn-best.npz", "best.npz"):
+    if args.overwrite and not args.resume:  # the old run's selection must not mix with ours
+        for name in ("best.npz", "valid.tsv"):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(os.path.join(out, name))
     compile_message(args.backend)
@@ -542,10 +560,13 @@ def train(args, argv, model_class=rnnrbm.RnnRbm, build=new_model):
         if args.resume:
             model = model_class.load(args.resume, backend=args.backend)
         else:
-            model = build(args, r, dt, dataset, valid, out)
+            model = build(args, argv, r, dt, dataset, valid, out)
     except ValueError as err:
         raise CommandError(str(err)) from None
-    status(f"compiled in {time.perf_counter() - start:.0f} s; training")
+    pretrained = not args.resume and (getattr(args, "pretrain_rbm_epochs", 0)
+                                      or args.pretrain_rnn_epochs)
+    status(f"{'pretrained and compiled' if pretrained else 'compiled'} in "
+           f"{time.perf_counter() - start:.0f} s; training")
     keeper = None
     if args.select_every:
         keeper = selection.BestCheckpoint(
@@ -623,6 +644,11 @@ def run_generate(args, argv):
     from midi.utils import MidiReadError, midiread
 
     config = read_checkpoint("CHECKPOINT", args.checkpoint)["config"]
+    kind = config.get("model", "rnnrbm")
+    if kind != "rnnrbm":
+        raise CommandError(f"CHECKPOINT {args.checkpoint}: a model of kind {kind!r}; generate "
+                           "takes an RNN-RBM" + (" (snippet generate takes this one)"
+                                                  if kind == "snippet" else ""))
     per_step = config.get("frames_per_step", 1)
     primer = None
     if args.prime:  # read before compiling, so that a bad primer is named at once

@@ -166,6 +166,13 @@ def frame_accuracy(predicted, actual):
     return float(tp / (tp + np.sum(p * (1 - v)) + np.sum((1 - p) * v)))
 
 
+def conditional_biases(params, rolls):
+    """(bv, bh): the biases of every frame's conditional RBM, the RNN run over
+    the true frames of each roll, stacked in the order of np.concatenate(rolls)."""
+    biases = [rnn_biases(roll.astype(np.float64), params)[1:] for roll in rolls]
+    return (np.concatenate([b[0] for b in biases]), np.concatenate([b[1] for b in biases]))
+
+
 def rnn_activations(params, roll):
     """The RNN's visible logits bv + u_{t-1} Wuv for every frame of `roll`, from u0."""
     _, u_prev = rnn_states(roll, params)
@@ -216,9 +223,7 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, predic
         settings = dict(ais_chains=n_chains, ais_temperatures=n_temperatures,
                         ais_dtype=ais_dtype, prediction_chains=prediction_chains,
                         prediction_gibbs_steps=gibbs_steps)
-        biases = [rnn_biases(roll.astype(np.float64), params)[1:] for roll in rolls]
-        bv = np.concatenate([b[0] for b in biases])
-        bh = np.concatenate([b[1] for b in biases])
+        bv, bh = conditional_biases(params, rolls)
         starts = range(0, len(frames), batch_frames)
         seeds = np.random.SeedSequence(seed).spawn(len(starts))
         batches = [(params["W"], frames[s:s + batch_frames], bv[s:s + batch_frames],
@@ -258,9 +263,7 @@ def validation_log_likelihood(params, rolls, n_chains=5, n_temperatures=100, see
     it measures what the paper reports, unlike the training monitor.
     """
     frames = np.concatenate(rolls).astype(np.float64)
-    biases = [rnn_biases(roll.astype(np.float64), params)[1:] for roll in rolls]
-    bv = np.concatenate([b[0] for b in biases])
-    bh = np.concatenate([b[1] for b in biases])
+    bv, bh = conditional_biases(params, rolls)
     log_z, _ = ais_log_partition(params["W"], bv, bh, np.random.default_rng(seed), n_chains,
                                  n_temperatures, dtype)
     return float(np.mean(-free_energies(frames, params["W"], bv, bh) - log_z))

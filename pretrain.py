@@ -21,23 +21,20 @@ import numpy as np
 
 from selection import BestCheckpoint, rnn_log_likelihood
 
-RBM_TAKES = ("W", "bv", "bh")
-RNN_TAKES = ("Wvu", "Wuu", "bu", "Wuv", "bv", "u0")
 
 
 def pretrain_rbm(rolls, out, n_hidden, epochs, lr, k, batch_size, seed, dtype, backend,
-                 progress=None):
+                 replace=False, progress=None):
     """An rbm.Rbm over all frames of `rolls` (batches of `batch_size` frames
     drawn without replacement), trained for `epochs` epochs by CD-k, or
-    continued from out/rbm.npz. Returns the model; its `interrupted` says if
-    Ctrl+C stopped it (after writing its checkpoint)."""
+    continued from out/rbm.npz (see load_or_build for `replace`). Returns the
+    model; its `interrupted` says if Ctrl+C stopped it (after writing its
+    checkpoint)."""
     from rbm import Rbm
 
     path = os.path.join(out, "rbm.npz")
-    if os.path.exists(path):
-        model = Rbm.load(path, backend=backend)
-    else:
-        model = Rbm(rolls[0].shape[1], n_hidden, lr, k, seed=seed, dtype=dtype, backend=backend)
+    model = load_or_build(Rbm, path, backend, replace, n_visible=rolls[0].shape[1], n_hidden=n_hidden,
+                          lr=lr, k=k, seed=seed, dtype=dtype)
     print(f"RBM pretraining: {epochs} epochs", flush=True)
     model.train_rolls(rolls, batch_size, epochs, log_path=os.path.join(out, "rbm-log.tsv"),
                       checkpoint_path=path, checkpoint_every=1, progress=progress)
@@ -45,20 +42,19 @@ def pretrain_rbm(rolls, out, n_hidden, epochs, lr, k, batch_size, seed, dtype, b
 
 
 def pretrain_rnn(rolls, valid_rolls, out, n_hidden_recurrent, epochs, lr, optimizer, momentum,
-                 clip_norm, batch_size, r, dt, seed, dtype, backend, progress=None):
+                 clip_norm, batch_size, r, dt, seed, dtype, backend, replace=False,
+                 progress=None):
     """An rnn.Rnn trained by BPTT on chunks of `batch_size` frames, or
-    continued from out/rnn.npz; after each epoch its exact validation
+    continued from out/rnn.npz (see load_or_build for `replace`); after each epoch its exact validation
     log-likelihood per frame goes to rnn-valid.tsv and the best epoch's model
     to rnn-best.npz. Returns (model, best): the model trained, and the best
     one (itself without validation rolls)."""
     from rnn import Rnn
 
     path, best_path = os.path.join(out, "rnn.npz"), os.path.join(out, "rnn-best.npz")
-    if os.path.exists(path):
-        model = Rnn.load(path, backend=backend)
-    else:
-        model = Rnn(n_hidden_recurrent, lr, optimizer, momentum, clip_norm, r, dt, seed, dtype,
-                    backend=backend)
+    model = load_or_build(Rnn, path, backend, replace, n_hidden_recurrent=n_hidden_recurrent, lr=lr,
+                          optimizer=optimizer, momentum=momentum, clip_norm=clip_norm, r=list(r),
+                          dt=dt, seed=seed, dtype=dtype)
     keeper = None
     if valid_rolls:
         keeper = BestCheckpoint(model, lambda: rnn_log_likelihood(model, valid_rolls),
@@ -72,14 +68,39 @@ def pretrain_rnn(rolls, valid_rolls, out, n_hidden_recurrent, epochs, lr, optimi
     return model, model
 
 
+def load_or_build(cls, path, backend, replace, **settings):
+    """The model at `path`, to continue its pretraining, if it exists and was
+    made with these settings, else a new cls(**settings). One made with other
+    settings is replaced if `replace` (--overwrite), else refused (ValueError
+    naming the file)."""
+    if not os.path.exists(path):
+        return cls(**settings, backend=backend)
+    model = cls.load(path, backend=backend)
+    for key, value in settings.items():
+        if model.config.get(key) != value:
+            if replace:
+                return cls(**settings, backend=backend)
+            raise ValueError(f"{path} was pretrained with {key}={model.config.get(key)!r}, "
+                             f"this run asks for {value!r}: remove it, start over with "
+                             "--overwrite, or use another --out")
+    return model
+
+
 def initialise(model, rbm=None, rnn=None):
     """Set an RNN-RBM's parameters from a pretrained RBM and/or RNN (see the
-    module docstring); parameters neither has keep their initial values."""
+    module docstring); parameters neither has keep their initial values.
+    ValueError if a parameter's shape differs."""
+    from rnn import PARAM_NAMES as RNN_PART
+    from rnnrbm import RBM_PART
+
     values = {}
-    for source, names in ((rbm, RBM_TAKES), (rnn, RNN_TAKES)):
+    for source, names in ((rbm, RBM_PART), (rnn, RNN_PART)):
         if source is not None:
             own = {p.name: p.get_value() for p in source.params}
             values.update({name: own[name] for name in names if name in own})
     for p in model.params:
         if p.name in values:
+            if values[p.name].shape != p.get_value(borrow=True).shape:
+                raise ValueError(f"the pretrained {p.name} has shape {values[p.name].shape}, "
+                                 f"the model's is {p.get_value(borrow=True).shape}")
             p.set_value(np.asarray(values[p.name], dtype=p.dtype))

@@ -19,7 +19,6 @@ def rnn_log_likelihood(model, rolls):
                  / sum(map(len, rolls)))
 
 
-
 def rnnrbm_criterion(model, rolls, n_chains=5, n_temperatures=100):
     """evaluate.validation_log_likelihood of an rnnrbm.RnnRbm's current parameters on `rolls`."""
     from evaluate import validation_log_likelihood
@@ -35,9 +34,12 @@ class BestCheckpoint:
 
     Every `every` epochs it computes `criterion()` (higher is better), appends
     `epoch value` to the table at `log_path`, and saves the model to `path`
-    when the value is the best so far. A resumed run keeps the rows of the
-    epochs its checkpoint had reached (later ones are dropped: they will be
-    recomputed) and their best value.
+    when the value is the best so far (the model first, then its row, so that
+    a kill between the two never leaves a row naming a better epoch than the
+    file holds). A resumed run keeps the rows of the epochs its checkpoint had
+    reached (later ones are dropped: they will be recomputed) and their best
+    value, and computes the row of its last epoch if that one is missing (an
+    interrupt during the criterion leaves it so).
     """
 
     def __init__(self, model, criterion, path, log_path, every):
@@ -48,8 +50,11 @@ class BestCheckpoint:
             with open(log_path) as f:
                 self.rows = [(int(e), float(v)) for e, v in
                              (line.split("\t") for line in f.read().splitlines()[1:])]
-        self.rows = [row for row in self.rows if row[0] <= len(model.history)]
+        epochs = len(model.history)
+        self.rows = [row for row in self.rows if row[0] <= epochs]
         self.write()
+        if epochs and epochs not in {e for e, _ in self.rows}:
+            self(epochs)
 
     @property
     def best(self):
@@ -64,9 +69,9 @@ class BestCheckpoint:
             return
         value = self.criterion()
         best = self.best
-        self.rows.append((epoch, value))
-        self.write()
         if best is None or value > best[1]:
             self.model.save(self.path)
+        self.rows.append((epoch, value))
+        self.write()
         print(f"  validation {value:.4f} (best {max(value, best[1]) if best else value:.4f})",
               flush=True)

@@ -216,7 +216,8 @@ class Trainable:
         progress : called as progress(batches_done, batches_in_epoch) after
             every batch.
         after_epoch : called as after_epoch(epoch) after each epoch's
-            checkpoint (model selection, for example).
+            checkpoint (model selection, for example); Ctrl+C during it keeps
+            the finished epoch.
 
         Ctrl+C (KeyboardInterrupt) abandons the current epoch, restores the
         state from before it, so that resuming repeats exactly what an
@@ -259,6 +260,7 @@ class Trainable:
                 if checkpoint_path and (epoch % checkpoint_every == 0 or epoch == num_epochs):
                     self.save(checkpoint_path)
                 if after_epoch:
+                    snapshot = self.state()  # an interrupt from here on keeps the epoch
                     after_epoch(epoch)
         except KeyboardInterrupt:
             self.set_state(snapshot)

@@ -41,8 +41,8 @@ def test_fused_chain_gives_the_graph_paths_samples(dtype, n_visible, n_hidden):
     (gibbs.counter_uniforms): the same samples and visible activations. The
     sums run in tiles of 32 (float64) or 64 (float32) columns and half tiles:
     these sizes end rows of W and W^T with an overlapping tile, a half tile,
-    or two half tiles (matrices narrower than half a tile take a plain loop:
-    the 3 visible units below)."""
+    or two half tiles (matrices narrower than half a tile take a plain loop,
+    which the 3 visible units of the exact-distribution test below exercise)."""
     rng = np.random.default_rng(0)
     rows, k = 60, 6
     W = rng.normal(scale=0.8, size=(n_visible, n_hidden)).astype(dtype)

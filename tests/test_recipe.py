@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import cli
 import configs
@@ -105,6 +106,10 @@ def test_best_checkpoint_keeps_the_best_epoch_and_forgets_epochs_a_resume_repeat
     resumed.model.history.append((6, 0.0, 0.0))
     resumed(6)  # -3.0 this time: the best
     assert resumed.model.saved == [6]
+    # Interrupted while scoring epoch 8: the resumed run scores it on the way in.
+    again = selection.BestCheckpoint(Recorder(8), lambda: -2.0, tmp_path / "best.npz",
+                                     tmp_path / "valid.tsv", every=2)
+    assert again.rows[-1] == (8, -2.0) and again.model.saved == [8]
 
 
 def test_a_named_configuration_sets_defaults_that_options_override():
@@ -149,3 +154,19 @@ def test_train_with_the_paper_config_pretrains_selects_and_evaluates(nottingham_
         assert metrics["model"] == model
         assert -20 < metrics["log_likelihood_per_frame"] < 0
         assert 0 < metrics["expected_accuracy"] < 1
+
+
+def test_a_pretraining_continues_only_with_its_own_settings(tmp_path):
+    """rbm.npz of 1 epoch is continued by a run with the same settings, refused
+    by one with others, and replaced by one with others and --overwrite."""
+    rng = np.random.default_rng(9)
+    songs = [song(rng) for _ in range(2)]
+    first = pretrain.pretrain_rbm(songs, tmp_path, 6, 1, 0.01, 1, 10, 3, "float64", "c")
+    assert len(first.history) == 1
+    again = pretrain.pretrain_rbm(songs, tmp_path, 6, 2, 0.01, 1, 10, 3, "float64", "c")
+    assert len(again.history) == 2  # epoch 1 loaded, epoch 2 trained
+    with pytest.raises(ValueError, match="rbm.npz was pretrained with n_hidden=6"):
+        pretrain.pretrain_rbm(songs, tmp_path, 7, 2, 0.01, 1, 10, 3, "float64", "c")
+    fresh = pretrain.pretrain_rbm(songs, tmp_path, 7, 1, 0.01, 1, 10, 3, "float64", "c",
+                                  replace=True)
+    assert fresh.config["n_hidden"] == 7 and len(fresh.history) == 1
