@@ -152,7 +152,7 @@ class Progress:
         self.unit, self.plain = unit, plain
         self.stream = stream or sys.stderr
         self.terminal = self.stream.isatty()
-        self.bar, self.start = None, None
+        self.bar, self.start = None, time.perf_counter()  # the work starts with its reporter
 
     def __call__(self, done, total):
         from tqdm import tqdm
@@ -166,8 +166,6 @@ class Progress:
                 self.bar.close()
                 self.bar = None
         elif self.plain:
-            if self.start is None:
-                self.start = time.perf_counter()
             line = tqdm.format_meter(done, total, time.perf_counter() - self.start,
                                      unit=self.unit, bar_format=(
                                          "{n_fmt}/{total_fmt} {unit}s ({percentage:.0f} %), "

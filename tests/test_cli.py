@@ -6,6 +6,7 @@ import io
 import json
 import os
 import pty
+import re
 import shutil
 import signal
 import struct
@@ -437,11 +438,13 @@ def test_progress_is_a_bar_on_a_terminal_and_plain_lines_in_a_log(songs, tmp_pat
     # A log: plain lines with the same figures, one per report.
     stream = io.StringIO()
     progress = cli.Progress("frame", plain=True, stream=stream)
+    time.sleep(0.1)  # the first batch's work: its rate counts from the reporter's start
     for done in (2000, 4000, 5000):
         progress(done, 5000)
     lines = stream.getvalue().splitlines()
     assert len(lines) == 3 and "\r" not in stream.getvalue()
     assert lines[0].startswith("2000/5000 frames (40 %)") and "left" in lines[0]
+    assert float(re.search(r"([0-9.]+)frame/s", lines[0]).group(1)) <= 2000 / 0.1
 
 
 def test_resume_command_keeps_every_other_argument_and_quotes_them():
