@@ -731,11 +731,11 @@ def run_evaluate(args, argv):
     frames = sum(map(len, rolls))
     status(f"evaluating {len(rolls)} sequences ({frames:,} frames) of the {args.split} split "
            + ("exactly (an RNN)" if kind == "rnn" else
-              f"with {args.chains} AIS chains x {args.temperatures} temperatures and "
-              f"{args.prediction_chains} prediction chains on {args.jobs} processes"))
+              f"with {args.chains} AIS chains x {args.temperatures} temperatures on "
+              f"{args.jobs} processes"))
     start = time.perf_counter()
     metrics = evaluate.evaluate(params, rolls, args.seed, args.chains, args.temperatures,
-                                args.prediction_chains, args.gibbs_steps, jobs=args.jobs,
+                                jobs=args.jobs,
                                 progress=Progress("frame", plain=True),
                                 ais_dtype=args.ais_dtype, kind=kind)
     metrics["seconds"] = round(time.perf_counter() - start, 1)
@@ -883,9 +883,9 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
                     "that estimate; expected accuracy = E[TP] / (E[TP] + E[FP] + E[FN]) summed "
                     "over all frames, the expected counts of each frame's predictive "
                     "distribution given the true past (E[TP] = sum of P(note on) over the notes "
-                    "that are on, and so on), with the per-note marginals estimated by Gibbs "
-                    "chains; accuracy, the same ratio for the notes whose marginal is at least "
-                    "1/2. See evaluate.py.")
+                    "that are on, and so on), with the per-note marginals estimated from the "
+                    "AIS chains' final states, importance-weighted; accuracy, the same ratio "
+                    "for the notes whose marginal is at least 1/2. See evaluate.py.")
     p.add_argument("checkpoint", metavar="CHECKPOINT",
                    help="checkpoint.npz, best.npz or rnn-best.npz written by training")
     p.add_argument("--pickle", metavar="FILE",
@@ -898,12 +898,8 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
                         "quick figure)")
     p.add_argument("--temperatures", type=bounded_int(2), default=1000,
                    help="AIS temperatures (default: %(default)s)")
-    p.add_argument("--prediction-chains", type=positive_int, default=100,
-                   help="Gibbs chains per frame for the note marginals (default: %(default)s)")
-    p.add_argument("--gibbs-steps", type=positive_int, default=25,
-                   help="steps of each of those chains (default: %(default)s)")
     p.add_argument("--ais-dtype", choices=("float64", "float32"), default="float64",
-                   help="arithmetic of the AIS and prediction chains (float32 is about a "
+                   help="arithmetic of the AIS chains (float32 is about a "
                         "third faster and agrees with float64 within 0.0001 nats per frame; "
                         "default: %(default)s)")
     p.add_argument("--sequences", type=positive_int,

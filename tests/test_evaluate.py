@@ -65,34 +65,39 @@ def test_expected_accuracy_uses_the_marginals_as_expected_counts():
     assert evaluate.frame_accuracy(marginals, actual) == pytest.approx(1.5 / 2.5)
 
 
-def test_note_marginals_match_enumeration():
-    """Three RBMs of 4 visible units (their biases as rows, one W): the
-    marginals from 4,000 chains of 25 steps against the exact ones (the
-    expected counts are linear in them: frame_accuracy's test), and of one
-    step from zeros against that step's exact marginals.
-    Tolerance: each marginal is a mean of 4,000 values in [0, 1], standard
-    error below 0.008; 0.03 is four of them."""
+def test_ais_marginals_match_enumeration():
+    """Three RBMs of 4 visible units (their biases as rows, one W, weights
+    large enough for several modes): the importance-weighted marginals of
+    2,000 AIS chains x 200 temperatures against the exact ones, in float64
+    and float32 (the same draws). Tolerance 0.03: about four standard errors
+    of a mean of 2,000 values in [0, 1] whose weights are nearly equal here
+    (effective sample size checked above 1,500)."""
     rng = np.random.default_rng(6)
     W = rng.normal(scale=1.5, size=(4, 7))
     bv, bh = rng.normal(size=(3, 4)) - 0.5, rng.normal(size=(3, 7))
-    got = evaluate.note_marginals(W, bv, bh, np.random.default_rng(7), n_chains=4000)
+    results = {dtype: evaluate.ais_log_partition(W, bv, bh, np.random.default_rng(7), 2000, 200,
+                                                 dtype, marginals=True)
+               for dtype in ("float64", "float32")}
+    log_z, stderr, got = results["float64"]
     for i in range(3):
         states, p = ref.exact_rbm_distribution(W, bv[i], bh[i])
         exact = p @ states
         np.testing.assert_allclose(got[i], exact, atol=0.03)
         assert np.ptp(exact) > 0.2  # marginals that differ: the test can fail
-    got32 = evaluate.note_marginals(W, bv, bh, np.random.default_rng(7), 4000, 25, "float32")
-    np.testing.assert_allclose(got32, got, atol=1e-3)  # the same draws, rounded to 24 bits
-    # One step from zeros: h ~ sigmoid(bh), and the marginal is E_h[sigmoid(bv + h W^T)],
-    # which tells the chain's length apart (25 steps above have forgotten the start).
-    one = evaluate.note_marginals(W, bv, bh, np.random.default_rng(8), 4000, gibbs_steps=1)
-    hidden = np.array(list(itertools.product([0.0, 1.0], repeat=7)))
-    for i in range(3):
-        q = ref.sigmoid(bh[i])
-        weights = np.prod(np.where(hidden == 1, q, 1 - q), axis=1)
-        exact_one = weights @ ref.sigmoid(bv[i] + hidden @ W.T)
-        np.testing.assert_allclose(one[i], exact_one, atol=0.03)
-        assert np.abs(exact_one - got[i]).max() > 0.1  # differs from the stationary marginal
+        assert log_z[i] == pytest.approx(exact_log_partition(W, bv[i], bh[i]), abs=0.02)
+    assert np.all(1 / (1 + 2000 * stderr ** 2) * 2000 > 1500)  # effective sample size
+    np.testing.assert_allclose(results["float32"][2], got, atol=1e-3)
+    # Two temperatures: little more than importance sampling from the base
+    # distribution, whose weights now matter (effective sample sizes 3,000 to
+    # 7,000 of 20,000): weighted, the marginals are right; unweighted, off by 0.07.
+    log_w, v = evaluate.ais_log_weights(W, bv, bh, np.random.default_rng(8), 20000, 2, "float64")
+    exact = np.array([p @ states for states, p in
+                      (ref.exact_rbm_distribution(W, bv[i], bh[i]) for i in range(3))])
+    weighted, unweighted = (evaluate.weighted_marginals(W, bv, bh, v, weights,
+                                                        np.random.default_rng(9), "float64")
+                            for weights in (log_w, np.zeros_like(log_w)))
+    assert np.abs(weighted - exact).max() < 0.015
+    assert np.abs(unweighted - exact).max() > 0.05
 
 
 def test_rnn_evaluation_is_exact():

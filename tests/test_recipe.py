@@ -147,8 +147,7 @@ def test_train_with_the_paper_config_pretrains_selects_and_evaluates(nottingham_
     for checkpoint, model in (("best.npz", "rnnrbm"), ("rnn-best.npz", "rnn")):
         result = subprocess.run([*run, "evaluate", str(out / checkpoint), "--pickle",
                                  str(nottingham_pickle), "--sequences", "2", "--chains", "4",
-                                 "--temperatures", "20", "--prediction-chains", "5",
-                                 "--jobs", "1"], capture_output=True, text=True, timeout=600)
+                                 "--temperatures", "20", "--jobs", "1"], capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stderr
         metrics = json.loads(result.stdout)
         assert metrics["model"] == model
