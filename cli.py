@@ -734,10 +734,12 @@ def run_evaluate(args, argv):
               f"with {args.chains} AIS chains x {args.temperatures} temperatures on "
               f"{args.jobs} processes"))
     start = time.perf_counter()
-    metrics = evaluate.evaluate(params, rolls, args.seed, args.chains, args.temperatures,
-                                jobs=args.jobs,
-                                progress=Progress("frame", plain=True),
-                                ais_dtype=args.ais_dtype, kind=kind)
+    try:
+        metrics = evaluate.evaluate(params, rolls, args.seed, args.chains, args.temperatures,
+                                    jobs=args.jobs, progress=Progress("frame", plain=True),
+                                    ais_dtype=args.ais_dtype, kind=kind, cache=args.cache)
+    except ValueError as err:  # a --cache folder of another evaluation
+        raise CommandError(f"--cache {err}") from None
     metrics["seconds"] = round(time.perf_counter() - start, 1)
     metrics.update(split=args.split, dataset=pickle, checkpoint=args.checkpoint,
                    seed=args.seed, command=shlex.join(["python", PROG, *argv]))
@@ -908,6 +910,9 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
     p.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1,
                    help="worker processes (default: one per core)")
     p.add_argument("--out", metavar="FILE", help="write the figures as JSON here too")
+    p.add_argument("--cache", metavar="FOLDER",
+                   help="keep each batch's results in FOLDER as it finishes; run again with "
+                        "the same arguments, an interrupted evaluation continues there")
 
     p = commands.add_parser("compare", help="a training log beside the tutorial's published one",
                             description="Print a training log beside the tutorial's published "

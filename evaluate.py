@@ -34,7 +34,10 @@ gibbs.GibbsChain for the half step of the marginals.
 """
 
 import contextlib
+import hashlib
+import json
 import multiprocessing
+import os
 import signal
 
 import numpy as np
@@ -202,8 +205,7 @@ def evaluate_batch_star(arguments):
 
 
 def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_frames=2000,
-             jobs=1, progress=None, ais_dtype="float64",
-             kind="rnnrbm"):
+             jobs=1, progress=None, ais_dtype="float64", kind="rnnrbm", cache=None):
     """Log-likelihood per frame (with AIS standard error) and accuracies on piano rolls.
 
     params : dict of parameter arrays: an RNN-RBM's (W, bv, bh, Wuh, Wuv, Wvu,
@@ -214,9 +216,13 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
     stream spawned from `seed`, so the result does not depend on `jobs`, the
     number of worker processes; progress(frames_done, frames) is called after
     each batch. ais_dtype : the arithmetic of the AIS chains
-    (see ais_log_partition). Returns a dict of the figures (expected_accuracy
-    from the note marginals, accuracy from predicting the notes whose marginal
-    is at least 1/2) and the settings that made them.
+    (see ais_log_partition). cache : a folder that keeps each batch's results
+    as it finishes and gives back those an earlier call with the same inputs
+    left there, so that an interrupted evaluation continues where it stopped
+    (ValueError if the folder holds another evaluation's). Returns a dict of
+    the figures (expected_accuracy from the note marginals, accuracy from
+    predicting the notes whose marginal is at least 1/2) and the settings
+    that made them.
     """
     frames = np.concatenate(rolls).astype(np.float64)
     if kind == "rnn":
@@ -237,16 +243,25 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
                     bh[s:s + batch_frames], seeds[i], settings) for i, s in enumerate(starts)]
         # The workers leave Ctrl+C to this process, whose leaving the `with`
         # block (Pool.__exit__) terminates them.
+        kept = BatchCache(cache, params, frames, [seed, batch_frames, settings]) if cache \
+            else None
+        results = {i: kept.load(i) for i in range(len(batches)) if kept and kept.has(i)}
+        todo = [i for i in range(len(batches)) if i not in results]
         workers = multiprocessing.Pool(jobs, signal.signal, (signal.SIGINT, signal.SIG_IGN)) \
-            if jobs > 1 else None
+            if jobs > 1 and todo else None
         with workers or contextlib.nullcontext():
-            results, done = [], 0
-            for result in (workers.imap if workers else map)(evaluate_batch_star, batches):
-                results.append(result)
+            done = sum(len(result[0]) for result in results.values())
+            computed = (workers.imap if workers else map)(evaluate_batch_star,
+                                                         [batches[i] for i in todo])
+            for i, result in zip(todo, computed):
+                results[i] = result
+                if kept:
+                    kept.save(i, result)
                 done += len(result[0])
                 if progress:
                     progress(done, len(frames))
-        log_likelihoods, variances, marginals = (np.concatenate(r) for r in zip(*results))
+        log_likelihoods, variances, marginals = (
+            np.concatenate(r) for r in zip(*(results[i] for i in range(len(batches)))))
     return dict(
         model=kind,
         frames=len(frames),
@@ -257,6 +272,44 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
         accuracy=frame_accuracy(marginals >= 0.5, frames),
         **settings,
     )
+
+
+class BatchCache:
+    """evaluate's batches kept in a folder: batch-N.npz each, and a fingerprint
+    of what they were computed from (parameters, frames, seed, settings)."""
+
+    def __init__(self, folder, params, frames, settings):
+        digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+        for name in sorted(params):
+            digest.update(name.encode() + np.ascontiguousarray(params[name]).tobytes())
+        digest.update(np.ascontiguousarray(frames).tobytes())
+        self.folder, fingerprint = folder, digest.hexdigest()
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, "fingerprint.txt")
+        if os.path.exists(path):
+            with open(path) as f:
+                if f.read().strip() != fingerprint:
+                    raise ValueError(f"{folder} holds the batches of another evaluation (other "
+                                     "checkpoint, data or settings): remove it or use another")
+        else:
+            with open(path, "w") as f:
+                f.write(fingerprint + "\n")
+
+    def path(self, i):
+        return os.path.join(self.folder, f"batch-{i}.npz")
+
+    def has(self, i):
+        return os.path.exists(self.path(i))
+
+    def load(self, i):
+        with np.load(self.path(i)) as f:
+            return f["log_likelihoods"], f["variances"], f["marginals"]
+
+    def save(self, i, result):
+        from training import atomic_output
+
+        with atomic_output(self.path(i)) as temporary, open(temporary, "wb") as f:
+            np.savez(f, log_likelihoods=result[0], variances=result[1], marginals=result[2])
 
 
 def validation_log_likelihood(params, rolls, n_chains=5, n_temperatures=100, seed=4321,

@@ -150,6 +150,31 @@ def test_evaluation_does_not_depend_on_the_number_of_jobs():
     assert one == two
 
 
+def test_an_interrupted_evaluation_continues_from_its_cache(tmp_path):
+    """Batches kept in the cache are reused, not recomputed (one is replaced by
+    a marker value to tell); a missing one is computed; the figures equal an
+    uncached run's; another evaluation's cache is refused."""
+    rng = np.random.default_rng(10)
+    shapes = dict(W=(5, 3), bv=(5,), bh=(3,), Wuh=(2, 3), Wuv=(2, 5), Wvu=(5, 2),
+                  Wuu=(2, 2), bu=(2,))
+    params = {name: rng.normal(size=shape) for name, shape in shapes.items()}
+    rolls = [(rng.random((n, 5)) < 0.4).astype(np.uint8) for n in (6, 4)]
+    options = dict(seed=8, n_chains=4, n_temperatures=20, batch_frames=3)
+    plain = evaluate.evaluate(params, rolls, **options)
+    cache = tmp_path / "cache"
+    assert evaluate.evaluate(params, rolls, cache=cache, **options) == plain
+    assert sorted(p.name for p in cache.glob("batch-*.npz")) == [
+        "batch-0.npz", "batch-1.npz", "batch-2.npz", "batch-3.npz"]
+    (cache / "batch-3.npz").unlink()  # as if interrupted before the last batch
+    np.savez(cache / "batch-0.npz", log_likelihoods=np.full(3, -100.0), variances=np.zeros(3),
+             marginals=np.full((3, 5), 0.5))
+    resumed = evaluate.evaluate(params, rolls, cache=cache, **options)
+    assert (cache / "batch-3.npz").exists()
+    assert resumed["log_likelihood_per_frame"] < plain["log_likelihood_per_frame"] - 20
+    with pytest.raises(ValueError, match="another evaluation"):
+        evaluate.evaluate(params, rolls, cache=cache, **dict(options, seed=9))
+
+
 def test_command_writes_metrics_for_a_checkpoint(tmp_path):
     import json
     import pickle
