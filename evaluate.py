@@ -242,7 +242,7 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
         batches = [(params["W"], frames[s:s + batch_frames], bv[s:s + batch_frames],
                     bh[s:s + batch_frames], seeds[i], settings) for i, s in enumerate(starts)]
         # The workers leave Ctrl+C to this process, whose leaving the `with`
-        # block (Pool.__exit__) terminates them.
+        # block early (Pool.__exit__) terminates them.
         kept = BatchCache(cache, params, frames, [seed, batch_frames, settings]) if cache \
             else None
         results = {i: kept.load(i) for i in range(len(batches)) if kept and kept.has(i)}
@@ -260,6 +260,9 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
                 done += len(result[0])
                 if progress:
                     progress(done, len(frames))
+            if workers:  # a clean shutdown: terminate() (the with block's exit) can hang
+                workers.close()
+                workers.join()
         log_likelihoods, variances, marginals = (
             np.concatenate(r) for r in zip(*(results[i] for i in range(len(batches)))))
     return dict(
