@@ -620,6 +620,15 @@ def run_train(args, argv):
 
 # ---------------------------------------------------------------- generate
 
+def add_sampler_arguments(parser, out_default):
+    """The options load_sampler reads: --seed, --backend and --out (runs/OUT_DEFAULT)."""
+    parser.add_argument("--seed", type=int,
+                        help="reseed the sampler (default: the checkpoint's state)")
+    parser.add_argument("--backend", choices=sorted(rnnrbm.BACKENDS), default="c")
+    parser.add_argument("--out", default=os.path.join(RUNS, out_default), metavar="FOLDER",
+                        help=f"output folder (default: runs/{out_default} in the project folder)")
+
+
 def load_sampler(cls, args):
     """(model, output folder) for generating: the model of class `cls` from
     args.checkpoint on args.backend, its sampler reseeded if args.seed is set."""
@@ -841,10 +850,7 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
                         "whole steps of a multi-frame model")
     p.add_argument("--transpose", action="store_true",
                    help="transpose the primer to C major or C minor first (see train --help)")
-    p.add_argument("--seed", type=int, help="reseed the sampler (default: the checkpoint's state)")
-    p.add_argument("--backend", choices=sorted(rnnrbm.BACKENDS), default="c")
-    p.add_argument("--out", default=os.path.join(RUNS, "samples"), metavar="FOLDER",
-                   help="output folder (default: runs/samples in the project folder)")
+    add_sampler_arguments(p, "samples")
 
     p = commands.add_parser(
         "snippet", help="the RBM snippet generator: snippet train, snippet generate",
@@ -870,10 +876,7 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
     q.add_argument("-n", type=positive_int, default=10, help="snippets (default: %(default)s)")
     q.add_argument("--gibbs-steps", type=positive_int, default=1,
                    help="Gibbs steps of each chain (default: %(default)s, the post's)")
-    q.add_argument("--seed", type=int, help="reseed the sampler (default: the checkpoint's state)")
-    q.add_argument("--backend", choices=sorted(rnnrbm.BACKENDS), default="c")
-    q.add_argument("--out", default=os.path.join(RUNS, "snippet-samples"), metavar="FOLDER",
-                   help="output folder (default: runs/snippet-samples in the project folder)")
+    add_sampler_arguments(q, "snippet-samples")
 
     p = commands.add_parser(
         "evaluate", help="log-likelihood (AIS) and accuracy on a pickle dataset",
