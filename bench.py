@@ -19,10 +19,11 @@ AIS min : minutes that `evaluate` would take for the Nottingham test split
     (44,463 frames) with 100 chains x 1,000 temperatures on 2 processes, from
     the seconds of AIS (ais_log_partition, the row's dtype; the C kernel
     whatever the backend, so only for C rows) on AIS_FRAMES frames spread
-    over the split, of the committed model results/paper-nottingham, on one
-    core. Under the table: the float32 estimate of the mean log-likelihood
-    per frame on those frames minus the float64 one (the same keys, so the
-    same draws: float32 takes the top 24 of the 53 bits float64 takes).
+    over the split, of the committed model
+    results/paper-nottingham/ablation/tutorial-recipe, on one core. Under
+    the table: the float32 estimate of the mean log-likelihood per frame on
+    those frames minus the float64 one (the same keys, so the same draws:
+    float32 takes the top 24 of the 53 bits float64 takes).
 import s : `import rnnrbm` (which imports PyTensor) in a fresh process; it is
     NOT included in the compile times.
 compile s cold / warm : constructing `RnnRbm(...)` and calling its train and
@@ -61,7 +62,8 @@ CHUNK_FRAMES = 100  # RnnRbm.train's default batch_size
 DEFAULTS = dict(chunks=300, warmup=20, repeats=5, generate_calls=7)
 QUICK = dict(chunks=60, warmup=10, repeats=3, generate_calls=3)
 AIS_FRAMES = 20
-AIS_MODEL = os.path.join(ROOT, "results", "paper-nottingham", "checkpoint.npz")
+AIS_MODEL = os.path.join(ROOT, "results", "paper-nottingham", "ablation", "tutorial-recipe",
+                         "checkpoint.npz")
 AIS_DATA = os.path.join(ROOT, "data", "Nottingham.pickle")
 TIMEOUT = 1800  # seconds per worker process
 MAX_WARNINGS = 20  # distinct warning lines listed under the table

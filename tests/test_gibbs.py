@@ -273,7 +273,8 @@ def test_float32_ais_agrees_with_float64_on_the_paper_model(nottingham_pickle):
     from datasets import load_pickle_rolls
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    model = os.path.join(root, "results", "paper-nottingham", "checkpoint.npz")
+    model = os.path.join(root, "results", "paper-nottingham", "ablation", "tutorial-recipe",
+                         "checkpoint.npz")
     data = nottingham_pickle
     state = training.read_checkpoint(model)
     params = {name: state[name].astype(np.float64) for name in ref.PARAM_NAMES}
