@@ -2,8 +2,8 @@
 
 One argparse parser, one subcommand per task: tutorial (also what runs with
 no command: train on the Nottingham MIDI files, then write two generated
-pieces, as the tutorial's script did), train, generate, evaluate, compare and
-bench. Options go after their command.
+pieces, as the tutorial's script did), train, generate, evaluate, compare,
+bench and tune (a hyperparameter search, tune.py). Options go after their command.
 
 Exit statuses, the same for every command:
     0         done
@@ -512,10 +512,13 @@ def new_snippet_model(args, argv, r, dt, dataset, valid, out):
                               args.backend)
 
 
-def train(args, argv, model_class=rnnrbm.RnnRbm, build=new_model):
+def train(args, argv, model_class=rnnrbm.RnnRbm, build=new_model, on_select=None):
     """Train as the arguments say; return the model. `build` makes a new
     model of `model_class` (which loads a resumed one). A CommandError on bad
-    input; KeyboardInterrupt, after the checkpoint is written, when interrupted."""
+    input; KeyboardInterrupt, after the checkpoint is written, when interrupted.
+    With model selection, `on_select(epoch, value)` is called for each row of
+    valid.tsv: first for those a resumed run has already, then as each is
+    computed (tune reports them to Optuna; an exception it raises ends the run)."""
     import selection
 
     output_folder("--out", args.out, create=False)  # before the slow steps
@@ -572,11 +575,22 @@ def train(args, argv, model_class=rnnrbm.RnnRbm, build=new_model):
                                                       selection_frames(valid, args.select_frames,
                                                                        args.seed)]),
             os.path.join(out, "best.npz"), os.path.join(out, "valid.tsv"), args.select_every)
+    after_epoch = keeper
+    if keeper and on_select:
+        for row in keeper.rows:
+            on_select(*row)
+
+        def select_and_tell(epoch):
+            rows = len(keeper.rows)
+            keeper(epoch)
+            if len(keeper.rows) > rows:
+                on_select(*keeper.rows[-1])
+        after_epoch = select_and_tell
     try:
         model.train_rolls(dataset, args.batch_size, args.epochs,
                           log_path=os.path.join(out, "log.tsv"), checkpoint_path=checkpoint,
                           checkpoint_every=args.checkpoint_every, progress=Progress("chunk"),
-                          after_epoch=keeper)
+                          after_epoch=after_epoch)
     except FloatingPointError as err:
         raise CommandError(f"{err}; the last good checkpoint is {checkpoint}",
                            EXIT_FAILED) from None
@@ -616,6 +630,34 @@ def run_tutorial(args, argv):
 
 def run_train(args, argv):
     train(args, argv)
+
+
+def option_words(settings):
+    """Command-line words of train options given as a dict keyed as in
+    configs.py: {"lr": 0.01, "n_hidden": 50, "learn_u0": True} gives
+    --lr 0.01 --n-hidden 50 --learn-u0 (False gives --no-learn-u0, None nothing)."""
+    words = []
+    for name, value in settings.items():
+        option = "--" + name.replace("_", "-")
+        if value is True:
+            words.append(option)
+        elif value is False:
+            words.append("--no-" + option[2:])
+        elif isinstance(value, (list, tuple)):
+            words += [option, *map(str, value)]
+        elif value is not None:
+            words += [option, repr(value) if isinstance(value, float) else str(value)]
+    return words
+
+
+def train_settings(settings, on_select=None, words=()):
+    """Train from Python as `python rnnrbm.py train WORDS OPTIONS` would, the
+    OPTIONS given as a dict (see option_words; "config" names a configuration,
+    {"config": "paper", "data": "JSB Chorales", "epochs": 10}) after the
+    command-line `words`; return the model. `on_select` as in `train`; errors
+    as `train` raises them (and argparse's SystemExit for a wrong option)."""
+    argv = ["train", *words, *option_words(settings)]
+    return train(parse_command(argv), argv, on_select=on_select)
 
 
 # ---------------------------------------------------------------- generate
@@ -796,9 +838,15 @@ def bench_configs(text):
 
 # ---------------------------------------------------------------- the parser
 
-COMMANDS = ("tutorial", "train", "generate", "snippet", "evaluate", "compare", "bench")
+def run_tune(args, argv):
+    import tune  # which imports optuna when it runs
+
+    tune.run(args, argv)
+
+
+COMMANDS = ("tutorial", "train", "generate", "snippet", "evaluate", "compare", "bench", "tune")
 HANDLERS = dict(tutorial=run_tutorial, train=run_train, generate=run_generate, snippet=run_snippet,
-                evaluate=run_evaluate, compare=run_compare, bench=run_bench)
+                evaluate=run_evaluate, compare=run_compare, bench=run_bench, tune=run_tune)
 
 
 def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"]):
@@ -941,7 +989,58 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
                    help="one-epoch run for every config, not only the first")
     p.add_argument("--no-cold", action="store_true",
                    help="skip the cold-cache compile (about 30 s per config)")
+
+    p = commands.add_parser(
+        "tune", help="hyperparameter search with Optuna: several workers, one study",
+        usage=f"{PROG} tune --study NAME [--storage URL] [--trials N] [--out FOLDER] "
+              "[--config NAME] [--summary] [TRAIN OPTIONS]",
+        description="A hyperparameter search (Optuna, tune.py) over the paper's recipe: the "
+                    "learning rates of the RBM and RNN parts, hidden sizes, k, momentum, "
+                    "clipping and pretraining epochs, maximising model selection's validation "
+                    "criterion, poor trials stopped early by Optuna's median pruner. Each trial "
+                    "is a train run in FOLDER/NAME/trial-NNNN. Any option of train (train "
+                    "--help) may follow; it is passed to every trial, and a searched setting "
+                    "given so is no longer searched. Run the same command on any number of "
+                    "processes or machines sharing --storage: they work on one study until "
+                    "--trials trials have finished. Ctrl+C or SIGTERM stops a worker; its trial "
+                    "is queued again and resumes from its checkpoint.")
+    p.add_argument("--study", required=True, metavar="NAME",
+                   help="the study's name (letters, digits, . _ -); workers with the same "
+                        "name and storage share it")
+    p.add_argument("--storage", metavar="URL",
+                   help="database URL Optuna accepts, e.g. postgresql+psycopg2://USER:PASSWORD@"
+                        "HOST/DATABASE (default: sqlite:///FOLDER/study.db)")
+    p.add_argument("--trials", type=positive_int, default=50, metavar="N",
+                   help="finished (complete or pruned) trials the study stops at, counted over "
+                        "all workers (default: %(default)s)")
+    p.add_argument("--out", metavar="FOLDER",
+                   help="folder of the study's database and trial folders (default: "
+                        "runs/tune-DATA in the project folder, DATA the data set's name)")
+    p.add_argument("--config", choices=sorted(configs.CONFIGS), default="paper",
+                   help="named configuration the trials start from (default: %(default)s)")
+    p.add_argument("--grace", type=positive_int, default=60, metavar="SECONDS",
+                   help="a trial whose worker has sent no heartbeat for this long is marked "
+                        "failed and run again (default: %(default)s)")
+    p.add_argument("--summary", action="store_true",
+                   help="run no trial: print the study's trials (also to FOLDER/NAME/"
+                        "trials.tsv) and how to evaluate the best one")
     return parser
+
+
+def parse_command(words):
+    """The arguments of a command line that starts with its command (not with
+    options), the named configuration's defaults applied. tune keeps the
+    words it does not know, train's options, in `train_words`."""
+    if words and words[0] == "tune":
+        args, extra = build_parser().parse_known_args(words)
+        args.train_words = extra
+        return args
+    args = build_parser().parse_args(words)
+    if args.command == "snippet" and getattr(args, "config", "snippet") != "snippet":
+        args = build_parser(snippet_preset=configs.SNIPPET_CONFIGS[args.config]).parse_args(words)
+    elif args.command != "snippet" and getattr(args, "config", "tutorial") != "tutorial":
+        args = build_parser(configs.CONFIGS[args.config]).parse_args(words)
+    return args
 
 
 def main(argv=None):
@@ -951,11 +1050,7 @@ def main(argv=None):
     # No command, or options first: the tutorial's run, which keeps its options.
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         words = ["tutorial", *argv]
-    args = build_parser().parse_args(words)
-    if args.command == "snippet" and getattr(args, "config", "snippet") != "snippet":
-        args = build_parser(snippet_preset=configs.SNIPPET_CONFIGS[args.config]).parse_args(words)
-    elif args.command != "snippet" and getattr(args, "config", "tutorial") != "tutorial":
-        args = build_parser(configs.CONFIGS[args.config]).parse_args(words)
+    args = parse_command(words)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, interrupt)
     try:

@@ -1,0 +1,192 @@
+"""tune: an Optuna study of train runs shared by several workers (tune.py)."""
+
+import pickle
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+optuna = pytest.importorskip("optuna")
+
+import tune  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+# Tiny trials: 12 pitches, 2 epochs, the criterion on 24 frames after each epoch;
+# only the hidden sizes are searched (the rest given, so fixed), which keeps
+# the compiled graphs the same from trial to trial.
+TINY = ["--pitch-range", "60", "72", "--epochs", "2", "--select-every", "1",
+        "--select-frames", "24", "--batch-size", "12", "--k", "1", "--lr", "0.01",
+        "--lr-rnn", "0.01", "--momentum", "0.5", "--clip-norm", "5",
+        "--pretrain-rbm-epochs", "0", "--pretrain-rnn-epochs", "0"]
+
+
+def command(*args):
+    return [sys.executable, str(ROOT / "rnnrbm.py"), *map(str, args)]
+
+
+@pytest.fixture
+def tiny_pickle(tmp_path):
+    """A data set in the paper's pickle format: 3 songs of 12 frames per split."""
+    rng = np.random.default_rng(0)
+    dataset = {split: [[sorted({60 + int(p) for p in rng.integers(0, 12, rng.integers(1, 4))})
+                        for _ in range(12)] for _ in range(3)]
+               for split in ("train", "valid", "test")}
+    path = tmp_path / "tiny.pickle"
+    path.write_bytes(pickle.dumps(dataset))
+    return path
+
+
+def test_two_workers_share_one_sqlite_study(tiny_pickle, tmp_path):
+    out, trials = tmp_path / "runs", 4
+    url = f"sqlite:///{out / 'study.db'}"
+    out.mkdir()
+    queued = [dict(n_hidden=50 + 25 * i, n_hidden_recurrent=50) for i in range(3)]
+    study = optuna.create_study(storage=url, study_name="s", direction="maximize")
+    for params in queued:
+        study.enqueue_trial(params)
+    tune_command = command("tune", "--study", "s", "--trials", trials, "--out", out,
+                           "--data", tiny_pickle, *TINY)
+    workers = [subprocess.Popen(tune_command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True) for _ in range(2)]
+    outputs = [worker.communicate(timeout=300) for worker in workers]
+    for worker, (stdout, stderr) in zip(workers, outputs):
+        assert worker.returncode == 0, stderr
+    done = optuna.load_study(study_name="s", storage=url).get_trials()
+    # Each trial number once, each run by one worker, each in its own folder.
+    assert [t.number for t in done] == list(range(len(done)))
+    started = [re.findall(r"^trial (\d+) started", stdout, re.M) for stdout, _ in outputs]
+    assert sorted(int(n) for n in started[0] + started[1]) == list(range(len(done)))
+    assert all(t.state.is_finished() and t.state != optuna.trial.TrialState.FAIL for t in done)
+    # A worker starts a trial only while finished + running ones are fewer than
+    # --trials: exactly 4, or 5 if both decided to start one at the same instant.
+    assert trials <= len(done) <= trials + 1
+    folders = [t.user_attrs["folder"] for t in done]
+    assert len(set(folders)) == len(done)
+    assert all((Path(f) / "valid.tsv").exists() for f in folders)
+    # The queued parameter sets ran once each.
+    for params in queued:
+        assert sum(t.params == params for t in done) == 1
+    # Both workers end with the same summary, after all trials.
+    bests = [re.findall(r"^best: trial (\d+)", stdout, re.M) for stdout, _ in outputs]
+    assert bests[0] == bests[1] and len(bests[0]) == 1
+    best = max((t for t in done if t.value is not None), key=lambda t: t.value)
+    assert int(bests[0][0]) == best.number
+    table = (out / "s" / "trials.tsv").read_text().splitlines()
+    assert table[0].startswith("trial\tstate\tvalue\tseconds") and len(table) == len(done) + 1
+    # A third worker has nothing left to do, and says so with the same best.
+    again = subprocess.run(tune_command, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "started" not in again.stdout
+    assert re.findall(r"^best: trial (\d+)", again.stdout, re.M) == bests[0]
+
+
+def test_a_trial_doing_worse_than_the_median_is_pruned():
+    """Five trials reach -5 at epochs 1..4; a sixth at -9 is stopped at epoch
+    2, the first the pruner judges (the warmup is a quarter of 8 epochs)."""
+    study = optuna.create_study(direction="maximize", pruner=tune.make_pruner(8, 1))
+    reached = {}
+
+    def objective(value):
+        def run(trial):
+            values = []
+            on_select = tune.reporter(trial, values)
+            for epoch in range(1, 5):
+                reached[trial.number] = epoch
+                on_select(epoch, value)
+            return max(values)
+        return run
+
+    study.optimize(objective(-5.0), n_trials=5)
+    study.optimize(objective(-9.0), n_trials=1)
+    states = [t.state for t in study.trials]
+    assert states == [optuna.trial.TrialState.COMPLETE] * 5 + [optuna.trial.TrialState.PRUNED]
+    assert reached[5] == 2
+
+
+def test_suggest_searches_only_what_is_not_given():
+    study = optuna.create_study()
+    trial = study.ask()
+    assert set(tune.suggest(trial)) == {"lr", "lr_rnn", "n_hidden", "n_hidden_recurrent", "k",
+                                        "momentum", "clip_norm", "pretrain_rbm_epochs",
+                                        "pretrain_rnn_epochs"}
+    fixed = tune.given_options(["--lr=0.01", "--k", "3", "--data", "x"])
+    assert fixed == {"lr", "k", "data"}
+    assert set(tune.suggest(study.ask(), fixed)) == {
+        "lr_rnn", "n_hidden", "n_hidden_recurrent", "momentum", "clip_norm",
+        "pretrain_rbm_epochs", "pretrain_rnn_epochs"}
+
+
+def one_line_error(result, *words):
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+
+
+def test_errors_are_one_line_naming_the_value(tiny_pickle, tmp_path):
+    base = ["tune", "--study", "s", "--out", tmp_path, "--data", tiny_pickle]
+    for storage, words in (("nonsense", ["--storage nonsense"]),
+                           ("foo://host/db", ["--storage foo://host/db"])):
+        result = subprocess.run(command(*base, "--storage", storage), capture_output=True,
+                                text=True, timeout=120)
+        one_line_error(result, *words)
+    url = f"sqlite:///{tmp_path / 'other.db'}"
+    optuna.create_study(storage=url, study_name="down", direction="minimize")
+    result = subprocess.run(command(*base, "--storage", url, "--study", "down"),
+                            capture_output=True, text=True, timeout=120)
+    one_line_error(result, "--study down", "minimises")
+    result = subprocess.run(command(*base, "--resume", "x.npz"), capture_output=True,
+                            text=True, timeout=120)
+    one_line_error(result, "--resume")
+    result = subprocess.run(command(*base, "--epochs", "0"), capture_output=True, text=True,
+                            timeout=120)
+    one_line_error(result, "--epochs")
+    result = subprocess.run(command(*base, "--config", "tutorial", "--select-every", "1"),
+                            capture_output=True, text=True, timeout=120)
+    one_line_error(result, "--config tutorial", "--pretrain-rnn-epochs")
+
+
+def test_an_interrupted_worker_loses_no_trial(tiny_pickle, tmp_path):
+    """Ctrl+C during a trial: the worker exits 130, the trial is FAILED and
+    queued again with its parameters; the next worker runs that one, resuming
+    the checkpoint the interrupted run wrote."""
+    epochs = 300
+    tune_command = command("tune", "--study", "s", "--trials", 1, "--out", tmp_path,
+                           "--data", tiny_pickle, *TINY, "--epochs", epochs,
+                           "--select-every", 100, "--checkpoint-every", 1)
+    worker = subprocess.Popen(tune_command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    for line in worker.stdout:
+        if line.startswith("Epoch 20/"):
+            worker.send_signal(signal.SIGINT)
+            break
+    stdout, stderr = worker.communicate(timeout=120)
+    assert worker.returncode == 130, stderr
+    assert "trial 0 is queued again" in stderr
+    assert stderr.strip().splitlines()[-1] == "Worker stopped by Ctrl+C (SIGINT)."
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    failed, queued = optuna.load_study(study_name="s", storage=url).get_trials()
+    assert failed.state == optuna.trial.TrialState.FAIL
+    assert queued.state == optuna.trial.TrialState.WAITING and queued.params == failed.params
+    again = subprocess.run(tune_command, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "trial 1 started" in again.stdout and "retrying trial 0 from its checkpoint" \
+        in again.stdout
+    first = int(re.search(r"^Epoch (\d+)/", again.stdout, re.M).group(1))
+    assert first >= 20  # epoch 20, or 21 if the signal came after its checkpoint
+    trials = optuna.load_study(study_name="s", storage=url).get_trials()
+    assert [t.state for t in trials] == [optuna.trial.TrialState.FAIL,
+                                         optuna.trial.TrialState.COMPLETE]
+    log = (tmp_path / "s" / "trial-0001" / "log.tsv").read_text().splitlines()
+    assert len(log) == epochs + 1  # every epoch, once: the interrupted run's, then its own
+    assert re.search(r"^best: trial 1,", again.stdout, re.M)
+
+
+def test_importing_tune_does_not_import_optuna():
+    code = "import sys, tune; assert 'optuna' not in sys.modules; print('ok')"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.stdout.strip() == "ok", result.stderr

@@ -1,0 +1,405 @@
+"""Hyperparameter search with Optuna: `python rnnrbm.py tune --study NAME`.
+
+An Optuna study over the paper's recipe (`suggest`: the learning rates of the
+RBM and RNN parts, hidden sizes, CD-k, momentum, gradient clipping, the
+pretraining epochs), maximising the criterion model selection computes
+(selection.rnnrbm_criterion: a cheap fixed-seed AIS log-likelihood per frame
+on validation frames, every --select-every epochs). Each trial (`objective`)
+is a normal `train` run, `--config paper` plus the options the user gave plus
+the trial's values, in FOLDER/STUDY/trial-NNNN with its own checkpoints; each
+criterion value is reported to Optuna, whose median pruner stops a trial
+doing worse than the completed trials did at the same epoch.
+
+Workers: any number of processes, on one machine or many, run the same
+command against one database (`--storage`, SQLite beside the runs by
+default) and share the study by name. Optuna gives each trial its own number
+(and each queued trial to one worker only: for SQLite we make every
+transaction BEGIN IMMEDIATE, see `open_storage`). A worker starts a trial
+only while finished + running trials are fewer than --trials, so the study
+ends with exactly --trials finished trials unless two workers decide to start
+one at the same instant (then at most workers - 1 more); it then waits for
+the trials other workers are running, so that every worker prints the same
+final summary.
+
+Interruptions: a worker sends a heartbeat every --grace / 6 seconds while it
+runs a trial; a trial silent for --grace seconds (its worker killed, its
+machine gone) is marked FAILED by the next worker that looks, and queued
+again with the same parameters (optuna's RetryHeartbeatStaleTrialCallback);
+Ctrl+C or SIGTERM queues it again at once. The retried trial, a new number,
+starts from a copy of the interrupted trial's folder and resumes its
+checkpoint (when the folder is on this machine or a shared file system).
+So an interrupted worker loses at most its current trial's progress since
+its last checkpoint, and restarting it continues the study.
+
+Importing this module is cheap: optuna is imported inside the functions.
+"""
+
+import collections
+import os
+import random
+import re
+import shlex
+import shutil
+import socket
+import sys
+import time
+import warnings
+
+import cli
+import configs
+from cli import CommandError, display, status
+
+TRIAL_FOLDER = "trial-{:04d}"
+POLL_SECONDS = 5  # how often a worker with nothing to run looks at the study again
+# Train options tune does not pass on: it sets each trial's folder, resumes it
+# itself, and trains on the train split.
+RESERVED = ("--out", "--resume", "--overwrite", "--split")
+
+
+def suggest(trial, fixed=()):
+    """The trial's values of the searched train options, a dict keyed as in
+    configs.py; options named in `fixed` (given by the user) are not searched.
+
+    Ranges are around configs.CONFIGS["paper"] (lr and lr_rnn 0.001, 150 and
+    100 hidden units, CD-15, momentum 0.9, norm clipped at 5, 20 epochs of RBM
+    and 100 of RNN pretraining), wide enough to find better values, learning
+    rates and the clipping norm on a log scale.
+    """
+    space = dict(
+        lr=lambda name: trial.suggest_float(name, 1e-4, 1e-2, log=True),
+        lr_rnn=lambda name: trial.suggest_float(name, 1e-4, 1e-2, log=True),
+        n_hidden=lambda name: trial.suggest_int(name, 50, 400, step=25),
+        n_hidden_recurrent=lambda name: trial.suggest_int(name, 50, 300, step=25),
+        k=lambda name: trial.suggest_int(name, 1, 25),
+        momentum=lambda name: trial.suggest_float(name, 0.0, 0.95),
+        clip_norm=lambda name: trial.suggest_float(name, 0.5, 50.0, log=True),
+        pretrain_rbm_epochs=lambda name: trial.suggest_int(name, 0, 40, step=5),
+        pretrain_rnn_epochs=lambda name: trial.suggest_int(name, 0, 150, step=25),
+    )
+    return {name: draw(name) for name, draw in space.items() if name not in fixed}
+
+
+def make_pruner(epochs, select_every):
+    """Optuna's MedianPruner: a trial stops when its best criterion so far is
+    below the median of the completed trials' values at the same epoch.
+
+    The median needs no model of the learning curves and no tuning of its own
+    (it is Optuna's default); it judges a trial only against values reached at
+    the same point, and one noisy trial cannot move it much. n_startup_trials=5:
+    no pruning before five trials have completed, a median of fewer says little. n_warmup_steps:
+    a quarter of the epochs (at least one selection), because a small learning
+    rate starts slowly and may still end best.
+    """
+    import optuna
+
+    return optuna.pruners.MedianPruner(n_startup_trials=5,
+                                       n_warmup_steps=max(select_every, epochs // 4))
+
+
+def reporter(trial, values):
+    """The on_select callback of cli.train for `trial`: report each criterion
+    value at its epoch (appending it to `values`) and stop the trial with
+    optuna.TrialPruned when the pruner says so."""
+    import optuna
+
+    def on_select(epoch, value):
+        values.append(value)
+        trial.report(value, epoch)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"validation {value:.4f} at epoch {epoch}")
+    return on_select
+
+
+def frozen(trial):
+    """The FrozenTrial (stored state) of a running optuna Trial."""
+    return next(t for t in trial.study.get_trials(deepcopy=False) if t.number == trial.number)
+
+
+def requeue(trial):
+    """Queue `trial` again with its parameters, as a heartbeat-stale one is."""
+    import optuna
+
+    optuna.storages.RetryHeartbeatStaleTrialCallback()(trial.study, frozen(trial))
+
+
+def objective(trial, base_words, fixed, runs_folder):
+    """One trial: a train run of `base_words` (train's words: --config and the
+    user's options) and the suggested values in runs_folder/trial-NNNN;
+    returns its best model-selection criterion value. A retried trial starts
+    from a copy of the folder of the trial it retries, resuming its checkpoint."""
+    import optuna
+
+    params = suggest(trial, fixed)
+    out = os.path.join(runs_folder, TRIAL_FOLDER.format(trial.number))
+    history = optuna.storages.RetryHeartbeatStaleTrialCallback.retry_history(frozen(trial))
+    settings = dict(params, out=out)
+    retried = ""
+    if history:
+        previous = os.path.join(runs_folder, TRIAL_FOLDER.format(history[-1]))
+        retried = f", retrying trial {history[-1]}"
+        if os.path.isdir(previous):
+            shutil.copytree(previous, out, dirs_exist_ok=True)
+        checkpoint = os.path.join(out, "checkpoint.npz")
+        if os.path.exists(checkpoint):
+            settings["resume"] = checkpoint
+            retried += " from its checkpoint"
+    elif os.path.exists(out):
+        settings["overwrite"] = True  # a folder left by an earlier study of this name
+    trial.set_user_attr("folder", os.path.abspath(out))
+    trial.set_user_attr("host", socket.gethostname())
+    trial.set_user_attr("command", shlex.join([*cli.interpreter_and_script(), "train",
+                                               *base_words, *cli.option_words(settings)]))
+    print(f"trial {trial.number} started (worker {socket.gethostname()}:{os.getpid()}"
+          f"{retried}): {' '.join(cli.option_words(params))}, in {display(out)}", flush=True)
+    values = []
+    try:
+        cli.train_settings(settings, reporter(trial, values), base_words)
+    except optuna.TrialPruned as err:
+        print(f"trial {trial.number} pruned: {err}", flush=True)
+        raise
+    except CommandError as err:
+        if err.status != cli.EXIT_FAILED:
+            raise
+        print(f"trial {trial.number} pruned: {err}", flush=True)  # training diverged
+        raise optuna.TrialPruned(str(err)) from None
+    except (cli.Interrupted, KeyboardInterrupt):
+        requeue(trial)
+        print(f"trial {trial.number} is queued again; it resumes from its checkpoint when a "
+              "worker runs the tune command again", file=sys.stderr, flush=True)
+        raise
+    if not values:
+        raise CommandError(f"trial {trial.number}: training computed no selection criterion")
+    print(f"trial {trial.number} finished: {max(values):.4f}", flush=True)
+    return max(values)
+
+
+# ---------------------------------------------------------------- storage and study
+
+def open_storage(url, grace):
+    """An optuna RDBStorage for `url` with heartbeats (a trial silent for
+    `grace` seconds is failed and queued again), or a CommandError naming it.
+
+    SQLite ignores the row locks Optuna relies on to hand a queued trial to
+    one worker only; every transaction is made BEGIN IMMEDIATE (SQLAlchemy's
+    recipe for serialisable SQLite), which serialises them, and waits up to
+    60 s for the lock.
+    """
+    import optuna
+
+    sqlite = url.startswith("sqlite")
+    kwargs = dict(connect_args={"timeout": 60}) if sqlite else {}
+    for attempt in range(3):  # workers starting together may race to create the tables
+        try:
+            storage = optuna.storages.RDBStorage(
+                url, engine_kwargs=kwargs, heartbeat_interval=max(1, grace // 6),
+                grace_period=grace,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback())
+            break
+        except ImportError as err:
+            raise CommandError(f"--storage {shown(url)}: no driver for this database "
+                               f"({err.__cause__ or err}); for PostgreSQL: pip install "
+                               "psycopg2-binary and write postgresql+psycopg2://USER:PASSWORD@"
+                               "HOST/DATABASE") from None
+        except Exception as err:
+            if attempt == 2 or not type(err).__name__.endswith(("OperationalError",
+                                                               "IntegrityError",
+                                                               "StorageInternalError")):
+                raise CommandError(f"--storage {shown(url)}: {first_line(err)}") from None
+            time.sleep(random.uniform(0.5, 2))
+    if sqlite:
+        from sqlalchemy import event
+
+        @event.listens_for(storage.engine, "connect")
+        def connect(dbapi_connection, record):
+            dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN, not sqlite3
+
+        @event.listens_for(storage.engine, "begin")
+        def begin(connection):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        storage.engine.dispose()  # connections made from now on get the hooks
+    return storage
+
+
+def shown(url):
+    """A database URL as printed: its password, if any, as ***."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL: shown as given
+        return url
+
+
+def first_line(err):
+    """An exception's message, first line only (database errors run on)."""
+    text = str(getattr(err, "orig", None) or err).strip()
+    return (text.splitlines() or [type(err).__name__])[0]
+
+
+def open_study(storage, name, url, base_words, sampler=None, pruner=None):
+    """The study `name` in `storage`, created if new; a CommandError if it
+    exists and minimises, or was started with other train options."""
+    import optuna
+
+    study = optuna.create_study(storage=storage, study_name=name, direction="maximize",
+                                load_if_exists=True, sampler=sampler, pruner=pruner)
+    if study.direction != optuna.study.StudyDirection.MAXIMIZE:
+        raise CommandError(f"--study {name}: the study in {shown(url)} minimises its "
+                           "objective; tune maximises the validation criterion: choose "
+                           "another --study")
+    options = study.user_attrs.get("train_options")
+    if options is None:
+        study.set_user_attr("train_options", base_words)
+    elif options != base_words:
+        raise CommandError(f"--study {name}: its trials run with the train options "
+                           f"{shlex.join(options)!r}, this worker's are "
+                           f"{shlex.join(base_words)!r}: give the same ones, or another --study")
+    return study
+
+
+# ---------------------------------------------------------------- the worker
+
+def work(study, trials, objective_function):
+    """Run trials until `trials` have finished (complete or pruned) in the
+    whole study; start one only while finished + running ones are fewer,
+    otherwise wait for the others' (failing heartbeat-stale ones, which
+    queues them again for this worker or another)."""
+    import optuna
+    from optuna.trial import TrialState
+
+    waiting = False
+    while True:
+        optuna.storages.fail_stale_trials(study)
+        counts = collections.Counter(t.state for t in study.get_trials(deepcopy=False))
+        finished = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
+        if finished >= trials:
+            return
+        if finished + counts[TrialState.RUNNING] < trials:
+            study.optimize(objective_function, n_trials=1)  # a queued trial first, if any
+            waiting = False
+        else:
+            if not waiting:
+                print(f"waiting for {counts[TrialState.RUNNING]} trial(s) under way on other "
+                      "workers", flush=True)
+                waiting = True
+            time.sleep(POLL_SECONDS)
+
+
+def summary(study, runs_folder, data):
+    """Print the study's trials as a table (and write it to
+    runs_folder/trials.tsv), then the best trial and how to evaluate it."""
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    names = sorted({name for t in trials for name in t.params})
+    rows = [["trial", "state", "value", "seconds", *names, "host", "folder"]]
+    for t in trials:
+        seconds = (t.datetime_complete - t.datetime_start).total_seconds() \
+            if t.datetime_complete and t.datetime_start else None
+        rows.append([t.number, t.state.name, "" if t.value is None else f"{t.value:.6f}",
+                     "" if seconds is None else f"{seconds:.1f}",
+                     *(t.params.get(name, "") for name in names),
+                     t.user_attrs.get("host", ""), t.user_attrs.get("folder", "")])
+    text = "".join("\t".join(map(str, row)) + "\n" for row in rows)
+    print(text, end="")
+    os.makedirs(runs_folder, exist_ok=True)
+    path = os.path.join(runs_folder, "trials.tsv")
+    with cli.training.atomic_output(path) as temporary, open(temporary, "w") as f:
+        f.write(text)
+    counts = collections.Counter(t.state for t in trials)
+    print(f"study {study.study_name}: {len(trials)} trials ("
+          + ", ".join(f"{n} {s.name.lower()}" for s, n in sorted(counts.items(),
+                                                                  key=lambda c: c[0].value))
+          + f"); table in {display(path)}")
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    if not complete:
+        print("best: none yet (no trial has completed)")
+        return
+    best = max(complete, key=lambda t: (t.value, -t.number))
+    checkpoint = os.path.join(best.user_attrs.get("folder", ""), "best.npz")
+    print(f"best: trial {best.number}, validation {best.value:.4f}, {checkpoint} "
+          f"(on {best.user_attrs.get('host', '?')})")
+    if cli.named_dataset(data).endswith((".pickle", ".pkl")):  # what evaluate reads
+        evaluate = [*cli.interpreter_and_script(), "evaluate", display(checkpoint),
+                    "--pickle", data]
+        print(f"evaluate it on test with:\n  {shlex.join(evaluate)}", flush=True)
+
+
+def given_options(words):
+    """The dests of the options in train's `words` (no abbreviations are
+    allowed, so each --name is one option)."""
+    return {word[2:].split("=")[0].replace("-", "_") for word in words if word.startswith("--")}
+
+
+def run(args, argv):
+    """The tune command (see cli.build_parser and this module's docstring)."""
+    try:
+        import optuna
+    except ImportError:
+        raise CommandError("tune needs Optuna: pip install 'optuna>=4.9' (requirements.txt "
+                           "lists it), e.g. .venv/bin/pip install -r requirements.txt") from None
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # our own lines say what happens
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", args.study):
+        raise CommandError(f"--study {args.study}: use letters, digits, '.', '_' and '-' only "
+                           "(it names a folder)")
+    for word in args.train_words:
+        if word.split("=")[0] in RESERVED:
+            raise CommandError(f"{word}: tune does not pass this on (it sets each trial's "
+                               "folder and resumes it itself, on the train split; its own "
+                               "--out is the study's folder)")
+    base_words = ["--config", args.config, *args.train_words]
+    # The user's train options, checked now rather than in every trial: parsed
+    # as train parses them (argparse names a wrong one and exits with status 2).
+    parser = cli.ArgumentParser(prog=f"{cli.PROG} tune")
+    cli.add_training_arguments(parser, "train", configs.CONFIGS[args.config])
+    trial_args = parser.parse_args(base_words)
+    if not trial_args.select_every:
+        raise CommandError("--select-every 0: tune maximises model selection's criterion; "
+                           "give --select-every N (the paper configuration's is 5)")
+    fixed = given_options(args.train_words)
+    if "pretrain_rnn_epochs" not in fixed and (
+            not trial_args.learn_u0 or trial_args.frames_per_step > 1
+            or trial_args.encoding != "piano-roll"):
+        raise CommandError(f"--config {args.config}: tune searches --pretrain-rnn-epochs, which "
+                           "needs --learn-u0 and one piano-roll frame per step: give those, or "
+                           "--pretrain-rnn-epochs 0")
+    data = trial_args.data or os.path.join(cli.DATA, "Nottingham", "train")  # train's default
+    name = "Nottingham" if not trial_args.data else re.sub(
+        r"\.(pickle|pkl)$", "", os.path.basename(os.path.normpath(cli.named_dataset(data))))
+    name = re.sub(r"\s+", "-", name)
+    if not args.summary:  # the data is there, before anything is made for it
+        path = cli.named_dataset(data)
+        if path.endswith((".pickle", ".pkl")):
+            cli.existing_file("--data", path)
+        else:
+            cli.midi_paths(path, "")
+    out = cli.output_folder("--out", args.out or os.path.join(cli.RUNS, f"tune-{name}"))
+    url = args.storage or "sqlite:///" + os.path.abspath(os.path.join(out, "study.db"))
+    runs_folder = os.path.join(out, args.study)
+    storage = open_storage(url, args.grace)
+    if args.summary:
+        try:
+            study = optuna.load_study(study_name=args.study, storage=storage)
+        except KeyError:
+            names = optuna.get_all_study_names(storage)
+            raise CommandError(f"--study {args.study}: no such study in {shown(url)} (it has: "
+                               f"{', '.join(names) or 'none'})") from None
+        stored = study.user_attrs.get("train_options")
+        if stored:  # the data the trials ran on, for the evaluate command
+            data = cli.parse_command(["train", *stored]).data or data
+    else:
+        sampler = optuna.samplers.TPESampler(constant_liar=True)  # a seed of its own per worker
+        study = open_study(storage, args.study, url, base_words, sampler,
+                           make_pruner(trial_args.epochs, trial_args.select_every))
+        status(f"worker {socket.gethostname()}:{os.getpid()} on study {args.study} in "
+               f"{shown(url)}, until {args.trials} trials have finished; trials in "
+               f"{display(runs_folder)}")
+        try:
+            work(study, args.trials,
+                 lambda trial: objective(trial, base_words, fixed, runs_folder))
+        except (cli.Interrupted, KeyboardInterrupt):
+            status(f"Worker stopped by {cli.signal_name()}.")
+            raise cli.Interrupted from None
+    summary(study, runs_folder, data)
