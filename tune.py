@@ -31,10 +31,19 @@ checkpoint (when the folder is on this machine or a shared file system).
 So an interrupted worker loses at most its current trial's progress since
 its last checkpoint, and restarting it continues the study.
 
+Pretraining is shared: it is deterministic given its settings, so a new
+trial whose RBM (or RNN) pretraining would be the same as an earlier trial's
+(`pretraining_keys`, recorded in each trial's user attributes) starts with a
+copy of that trial's finished pretraining files (`reuse_pretraining`), which
+pretrain.load_or_build takes as they are. The RBM and the RNN may come from
+different trials.
+
 Importing this module is cheap: optuna is imported inside the functions.
 """
 
 import collections
+import contextlib
+import json
 import os
 import random
 import re
@@ -54,6 +63,11 @@ POLL_SECONDS = 5  # how often a worker with nothing to run looks at the study ag
 # Train options tune does not pass on: it sets each trial's folder, resumes it
 # itself, and trains on the train split.
 RESERVED = ("--out", "--resume", "--overwrite", "--split")
+# The files of each pretraining (pretrain.py), in the order they are copied and
+# put in place: the checkpoint, which makes load_or_build take the rest, last;
+# the RNN's validation table before its best model, which is written first.
+PRETRAINING_FILES = {"rbm": ("rbm-log.tsv", "rbm.npz"),
+                     "rnn": ("rnn-log.tsv", "rnn-valid.tsv", "rnn-best.npz", "rnn.npz")}
 
 
 def suggest(trial, fixed=()):
@@ -122,15 +136,97 @@ def requeue(trial):
     optuna.storages.RetryHeartbeatStaleTrialCallback()(trial.study, frozen(trial))
 
 
+def pretraining_keys(args):
+    """{"rbm": KEY, "rnn": KEY} for a train run of the parsed arguments `args`:
+    every setting its RBM or RNN pretraining (cli.new_model, pretrain.py)
+    depends on, as a JSON string; None for a pretraining the run does not do.
+    Pretraining is deterministic, so runs with the same key pretrain alike."""
+    data = cli.named_dataset(args.data) if args.data \
+        else os.path.join(cli.DATA, "Nottingham", "train")  # train's default
+    common = dict(data=os.path.abspath(data), split=args.split,
+                  pitch_range=list(args.pitch_range), dt=args.dt,
+                  frames_per_beat=args.frames_per_beat, encoding=args.encoding,
+                  transpose=args.transpose, frames_per_step=args.frames_per_step,
+                  batch_size=args.batch_size, seed=args.seed, dtype=args.dtype,
+                  backend=args.backend)
+    rbm = dict(common, n_hidden=args.n_hidden, epochs=args.pretrain_rbm_epochs,
+               lr=args.pretrain_rbm_lr, k=args.pretrain_rbm_k)
+    rnn = dict(common, valid=os.path.abspath(cli.named_dataset(args.valid)) if args.valid
+               else None, n_hidden_recurrent=args.n_hidden_recurrent,
+               epochs=args.pretrain_rnn_epochs, lr=args.pretrain_rnn_lr,
+               optimizer=args.pretrain_rnn_optimizer, clip_norm=args.pretrain_rnn_clip_norm)
+    return {kind: json.dumps(settings, sort_keys=True) if settings["epochs"] else None
+            for kind, settings in (("rbm", rbm), ("rnn", rnn))}
+
+
+def reuse_pretraining(trial, keys, out):
+    """Copy into `out` the finished pretraining of another trial of the study
+    with the same key (pretraining_keys; the lowest number first), for the RBM
+    and for the RNN separately; return {"rbm" or "rnn": that trial's number}."""
+    others = sorted((t for t in trial.study.get_trials(deepcopy=False)
+                     if t.number != trial.number), key=lambda t: t.number)
+    reused = {}
+    for kind, key in keys.items():
+        if key is None:
+            continue
+        for other in others:
+            folder = other.user_attrs.get("folder")
+            if (other.user_attrs.get(f"{kind}_pretraining") == key and folder
+                    and os.path.isdir(folder)
+                    and copy_pretraining(kind, folder, out, json.loads(key)["epochs"])):
+                reused[kind] = other.number
+                break
+    return reused
+
+
+def copy_pretraining(kind, source, out, epochs):
+    """Copy the files of the "rbm" or "rnn" pretraining (PRETRAINING_FILES)
+    from the folder `source` to `out` if it has finished all its `epochs`;
+    True if it had. Each file is copied to a temporary name and checked there
+    (its checkpoint has all epochs; the RNN's validation table, copied before
+    its best model, has the last epoch's row, written after that model), so
+    that a pretraining still under way, or files replaced while they are
+    copied, are never taken; then they are renamed, the checkpoint last."""
+    names = PRETRAINING_FILES[kind]
+    os.makedirs(out, exist_ok=True)
+    temporaries = {}
+    for name in names:
+        stem, extension = os.path.splitext(name)  # atomic_output's name: cleaned if left
+        temporaries[name] = os.path.join(out, f"{stem}.partial{os.getpid()}{extension}")
+    try:
+        for name in names:
+            shutil.copyfile(os.path.join(source, name), temporaries[name])
+        history = cli.training.read_checkpoint(temporaries[f"{kind}.npz"])["history"]
+        if len(history) != epochs:
+            return False
+        if kind == "rnn":
+            with open(temporaries["rnn-valid.tsv"]) as f:
+                if str(epochs) not in (line.split("\t")[0] for line in f.read().splitlines()):
+                    return False
+        for name in names:
+            os.replace(temporaries[name], os.path.join(out, name))
+        return True
+    except (OSError, ValueError):  # a file missing or unreadable: not finished
+        return False
+    finally:
+        for temporary in temporaries.values():
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(temporary)
+
+
 def objective(trial, base_words, fixed, runs_folder):
     """One trial: a train run of `base_words` (train's words: --config and the
     user's options) and the suggested values in runs_folder/trial-NNNN;
     returns its best model-selection criterion value. A retried trial starts
-    from a copy of the folder of the trial it retries, resuming its checkpoint."""
+    from a copy of the folder of the trial it retries, resuming its checkpoint;
+    a new one, with a copy of any other trial's finished pretraining that is
+    the same as its own would be (reuse_pretraining)."""
     import optuna
 
     params = suggest(trial, fixed)
     out = os.path.join(runs_folder, TRIAL_FOLDER.format(trial.number))
+    keys = pretraining_keys(cli.parse_command(["train", *base_words,
+                                               *cli.option_words(params)]))
     history = optuna.storages.RetryHeartbeatStaleTrialCallback.retry_history(frozen(trial))
     settings = dict(params, out=out)
     retried = ""
@@ -147,10 +243,18 @@ def objective(trial, base_words, fixed, runs_folder):
         settings["overwrite"] = True  # a folder left by an earlier study of this name
     trial.set_user_attr("folder", os.path.abspath(out))
     trial.set_user_attr("host", socket.gethostname())
+    for kind, key in keys.items():
+        trial.set_user_attr(f"{kind}_pretraining", key)
     trial.set_user_attr("command", shlex.join([*cli.interpreter_and_script(), "train",
                                                *base_words, *cli.option_words(settings)]))
     print(f"trial {trial.number} started (worker {socket.gethostname()}:{os.getpid()}"
           f"{retried}): {' '.join(cli.option_words(params))}, in {display(out)}", flush=True)
+    if not history:
+        reused = reuse_pretraining(trial, keys, out)
+        if reused:
+            print(f"trial {trial.number} reuses " + " and ".join(
+                f"the {kind.upper()} pretraining of trial {number}"
+                for kind, number in reused.items()), flush=True)
     values = []
     try:
         cli.train_settings(settings, reporter(trial, values), base_words)

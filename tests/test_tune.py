@@ -1,5 +1,6 @@
 """tune: an Optuna study of train runs shared by several workers (tune.py)."""
 
+import json
 import pickle
 import re
 import signal
@@ -190,3 +191,94 @@ def test_importing_tune_does_not_import_optuna():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_pretraining_keys_follow_what_pretraining_depends_on():
+    """A fine-tuning option changes neither key; --n-hidden only the RBM's,
+    --n-hidden-recurrent only the RNN's, a fixed option given both."""
+    base = ["train", "--config", "paper", "--data", "x.pickle"]
+
+    def keys(*words):
+        return tune.pretraining_keys(tune.cli.parse_command([*base, *words]))
+    first = keys("--lr", "0.01")
+    assert keys("--lr", "0.005", "--momentum", "0.5", "--k", "3") == first
+    assert json.loads(first["rbm"])["n_hidden"] == 150  # the paper configuration's default
+    other = keys("--n-hidden", "75")
+    assert other["rbm"] != first["rbm"] and other["rnn"] == first["rnn"]
+    other = keys("--n-hidden-recurrent", "75")
+    assert other["rbm"] == first["rbm"] and other["rnn"] != first["rnn"]
+    other = keys("--seed", "1")
+    assert other["rbm"] != first["rbm"] and other["rnn"] != first["rnn"]
+    other = keys("--pretrain-rnn-lr", "0.01", "--valid", "y.pickle")
+    assert other["rbm"] == first["rbm"] and other["rnn"] != first["rnn"]
+    assert keys("--pretrain-rbm-epochs", "0", "--pretrain-rnn-epochs", "0") == dict(rbm=None,
+                                                                                   rnn=None)
+
+
+def test_trials_reuse_identical_pretraining(tiny_pickle, tmp_path):
+    """Trial 1 differs from trial 0 in the fine-tuning lr only: it takes both
+    pretrainings of trial 0, byte for byte, without pretraining. Trial 2 has
+    more RBM hidden units: its own RBM pretraining, trial 0's RNN."""
+    out, url = tmp_path / "runs", f"sqlite:///{tmp_path / 'runs' / 'study.db'}"
+    out.mkdir()
+    words = TINY[:TINY.index("--lr")] + TINY[TINY.index("--lr") + 2:]  # lr searched
+    words += ["--pretrain-rbm-epochs", "1", "--pretrain-rnn-epochs", "1", "--learn-u0"]
+    study = optuna.create_study(storage=url, study_name="s", direction="maximize")
+    for lr, n_hidden in ((0.01, 50), (0.005, 50), (0.01, 75)):
+        study.enqueue_trial(dict(lr=lr, n_hidden=n_hidden, n_hidden_recurrent=50))
+    result = subprocess.run(command("tune", "--study", "s", "--trials", 3, "--out", out,
+                                    "--data", tiny_pickle, *words),
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    trials = optuna.load_study(study_name="s", storage=url).get_trials()
+    assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 3
+    assert [t.params["lr"] for t in trials] == [0.01, 0.005, 0.01]
+    runs = [result.stdout.split(f"trial {n} started")[1].split("finished")[0] for n in range(3)]
+    assert "reuses" not in runs[0] and "Epoch 1/1" in runs[0]  # pretrained itself
+    assert re.search(r"^trial 1 reuses the RBM pretraining of trial 0 and the RNN pretraining "
+                     r"of trial 0$", runs[1], re.M)
+    assert re.search(r"^trial 2 reuses the RNN pretraining of trial 0$", runs[2], re.M)
+    # Pretraining prints Epoch 1/1 (one epoch); fine-tuning Epoch 1/2 and 2/2.
+    assert runs[1].count("Epoch 1/1 ") == 0 and runs[2].count("Epoch 1/1 ") == 1
+    folders = [out / "s" / tune.TRIAL_FOLDER.format(n) for n in range(3)]
+    for name in ("rbm.npz", "rbm-log.tsv", "rnn.npz", "rnn-best.npz", "rnn-valid.tsv",
+                 "rnn-log.tsv"):
+        assert (folders[1] / name).read_bytes() == (folders[0] / name).read_bytes(), name
+    for name in ("rnn.npz", "rnn-best.npz", "rnn-valid.tsv"):
+        assert (folders[2] / name).read_bytes() == (folders[0] / name).read_bytes(), name
+    assert (folders[2] / "rbm.npz").read_bytes() != (folders[0] / "rbm.npz").read_bytes()
+    assert not list(folders[1].glob("*.partial*"))  # no temporary left
+    keys = [(t.user_attrs["rbm_pretraining"], t.user_attrs["rnn_pretraining"]) for t in trials]
+    assert keys[0] == keys[1] and keys[2][0] != keys[0][0] and keys[2][1] == keys[0][1]
+
+
+def test_an_unfinished_pretraining_is_not_copied(tmp_path):
+    """A checkpoint short of its epochs, an RNN whose last epoch has no
+    validation row yet, or a file missing, is not taken, and nothing is left
+    in the trial's folder; a finished one is copied whole."""
+    source, target = tmp_path / "source", tmp_path / "target"
+    source.mkdir()
+
+    def checkpoint(name, epochs):  # what training.read_checkpoint needs of one
+        history = [[epoch, -1.0, 0.1] for epoch in range(1, epochs + 1)]
+        np.savez(source / name, config="{}", history=json.dumps(history),
+                 rng_state="null", shuffle_state="null", W=np.zeros(2))
+
+    checkpoint("rbm.npz", 1)
+    (source / "rbm-log.tsv").write_text("epoch\tmonitor\tseconds\n1\t-1\t0.10\n")
+    assert not tune.copy_pretraining("rbm", source, target, epochs=2)
+    assert list(target.iterdir()) == []
+    assert tune.copy_pretraining("rbm", source, target, epochs=1)
+    assert sorted(p.name for p in target.iterdir()) == ["rbm-log.tsv", "rbm.npz"]
+    assert (target / "rbm.npz").read_bytes() == (source / "rbm.npz").read_bytes()
+    checkpoint("rnn.npz", 2)
+    (source / "rnn-log.tsv").write_text("epoch\tmonitor\tseconds\n")
+    (source / "rnn-valid.tsv").write_text("epoch\tvalue\n1\t-3.0\n")
+    assert not tune.copy_pretraining("rnn", source, target, epochs=2)  # no best model
+    (source / "rnn-best.npz").write_bytes(b"best")
+    assert not tune.copy_pretraining("rnn", source, target, epochs=2)  # no row of epoch 2
+    assert sorted(p.name for p in target.iterdir()) == ["rbm-log.tsv", "rbm.npz"]
+    (source / "rnn-valid.tsv").write_text("epoch\tvalue\n1\t-3.0\n2\t-2.5\n")
+    assert tune.copy_pretraining("rnn", source, target, epochs=2)
+    assert (target / "rnn-best.npz").read_bytes() == b"best"
+    assert not list(target.glob("*.partial*"))
