@@ -22,7 +22,6 @@ import numpy as np
 from selection import BestCheckpoint, rnn_log_likelihood
 
 
-
 def pretrain_rbm(rolls, out, n_hidden, epochs, lr, k, batch_size, seed, dtype, backend,
                  replace=False, progress=None):
     """An rbm.Rbm over all frames of `rolls` (batches of `batch_size` frames
@@ -35,7 +34,7 @@ def pretrain_rbm(rolls, out, n_hidden, epochs, lr, k, batch_size, seed, dtype, b
     path = os.path.join(out, "rbm.npz")
     model = load_or_build(Rbm, path, backend, replace, n_visible=rolls[0].shape[1], n_hidden=n_hidden,
                           lr=lr, k=k, seed=seed, dtype=dtype)
-    print(f"RBM pretraining: {epochs} epochs", flush=True)
+    announce("RBM", model, epochs, path)
     model.train_rolls(rolls, batch_size, epochs, log_path=os.path.join(out, "rbm-log.tsv"),
                       checkpoint_path=path, checkpoint_every=1, progress=progress)
     return model
@@ -59,13 +58,22 @@ def pretrain_rnn(rolls, valid_rolls, out, n_hidden_recurrent, epochs, lr, optimi
     if valid_rolls:
         keeper = BestCheckpoint(model, lambda: rnn_log_likelihood(model, valid_rolls),
                                 best_path, os.path.join(out, "rnn-valid.tsv"), every=1)
-    print(f"RNN pretraining: {epochs} epochs", flush=True)
+    announce("RNN", model, epochs, path)
     model.train_rolls(rolls, batch_size, epochs, log_path=os.path.join(out, "rnn-log.tsv"),
                       checkpoint_path=path, checkpoint_every=1, progress=progress,
                       after_epoch=keeper)
     if keeper and os.path.exists(best_path) and not model.interrupted:
         return model, Rnn.load(best_path, backend=backend)
     return model, model
+
+
+def announce(kind, model, epochs, path):
+    """Say what the pretraining will do: all its epochs, the rest of them, or
+    none (those in `path` are taken as they are)."""
+    done = min(len(model.history), epochs)
+    found = f" ({done} found in {path}{', taken as they are' if done == epochs else ''})" \
+        if done else ""
+    print(f"{kind} pretraining: {epochs} epochs{found}", flush=True)
 
 
 def load_or_build(cls, path, backend, replace, **settings):

@@ -155,15 +155,22 @@ def test_train_with_the_paper_config_pretrains_selects_and_evaluates(nottingham_
         assert 0 < metrics["expected_accuracy"] < 1
 
 
-def test_a_pretraining_continues_only_with_its_own_settings(tmp_path):
+def test_a_pretraining_continues_only_with_its_own_settings(tmp_path, capsys):
     """rbm.npz of 1 epoch is continued by a run with the same settings, refused
-    by one with others, and replaced by one with others and --overwrite."""
+    by one with others, and replaced by one with others and --overwrite; each
+    run says how many epochs it found."""
     rng = np.random.default_rng(9)
     songs = [song(rng) for _ in range(2)]
     first = pretrain.pretrain_rbm(songs, tmp_path, 6, 1, 0.01, 1, 10, 3, "float64", "c")
     assert len(first.history) == 1
+    assert "RBM pretraining: 1 epochs\n" in capsys.readouterr().out
     again = pretrain.pretrain_rbm(songs, tmp_path, 6, 2, 0.01, 1, 10, 3, "float64", "c")
     assert len(again.history) == 2  # epoch 1 loaded, epoch 2 trained
+    assert f"RBM pretraining: 2 epochs (1 found in {tmp_path / 'rbm.npz'})\n" \
+        in capsys.readouterr().out
+    pretrain.pretrain_rbm(songs, tmp_path, 6, 2, 0.01, 1, 10, 3, "float64", "c")
+    assert capsys.readouterr().out.startswith(
+        f"RBM pretraining: 2 epochs (2 found in {tmp_path / 'rbm.npz'}, taken as they are)\n")
     with pytest.raises(ValueError, match="rbm.npz was pretrained with n_hidden=6"):
         pretrain.pretrain_rbm(songs, tmp_path, 7, 2, 0.01, 1, 10, 3, "float64", "c")
     fresh = pretrain.pretrain_rbm(songs, tmp_path, 7, 1, 0.01, 1, 10, 3, "float64", "c",
