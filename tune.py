@@ -76,18 +76,22 @@ def suggest(trial, fixed=()):
 
     Ranges are around configs.CONFIGS["paper"] (lr and lr_rnn 0.001, 150 and
     100 hidden units, CD-15, momentum 0.9, norm clipped at 5, 20 epochs of RBM
-    and 100 of RNN pretraining), wide enough to find better values, learning
-    rates and the clipping norm on a log scale.
+    pretraining at 0.01 and 100 of RNN pretraining), wide enough to find better
+    values, learning rates and the clipping norm on a log scale. The RBM
+    pretraining's rate reaches 0.3 and its epochs 300: a plain RBM on JSB
+    Chorales' frames, CD-1, 300 epochs, scores -9.41 per test frame at 0.01
+    and -7.61 at 0.2 (results/paper-nottingham/plain-rbm).
     """
     space = dict(
-        lr=lambda name: trial.suggest_float(name, 1e-4, 1e-2, log=True),
-        lr_rnn=lambda name: trial.suggest_float(name, 1e-4, 1e-2, log=True),
+        lr=lambda name: trial.suggest_float(name, 1e-4, 0.1, log=True),
+        lr_rnn=lambda name: trial.suggest_float(name, 1e-4, 0.1, log=True),
         n_hidden=lambda name: trial.suggest_int(name, 50, 400, step=25),
         n_hidden_recurrent=lambda name: trial.suggest_int(name, 50, 300, step=25),
         k=lambda name: trial.suggest_int(name, 1, 25),
         momentum=lambda name: trial.suggest_float(name, 0.0, 0.95),
         clip_norm=lambda name: trial.suggest_float(name, 0.5, 50.0, log=True),
-        pretrain_rbm_epochs=lambda name: trial.suggest_int(name, 0, 40, step=5),
+        pretrain_rbm_epochs=lambda name: trial.suggest_int(name, 0, 300, step=25),
+        pretrain_rbm_lr=lambda name: trial.suggest_float(name, 1e-3, 0.3, log=True),
         pretrain_rnn_epochs=lambda name: trial.suggest_int(name, 0, 150, step=25),
     )
     return {name: draw(name) for name, draw in space.items() if name not in fixed}

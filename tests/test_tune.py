@@ -112,12 +112,12 @@ def test_suggest_searches_only_what_is_not_given():
     trial = study.ask()
     assert set(tune.suggest(trial)) == {"lr", "lr_rnn", "n_hidden", "n_hidden_recurrent", "k",
                                         "momentum", "clip_norm", "pretrain_rbm_epochs",
-                                        "pretrain_rnn_epochs"}
+                                        "pretrain_rbm_lr", "pretrain_rnn_epochs"}
     fixed = tune.given_options(["--lr=0.01", "--k", "3", "--data", "x"])
     assert fixed == {"lr", "k", "data"}
     assert set(tune.suggest(study.ask(), fixed)) == {
         "lr_rnn", "n_hidden", "n_hidden_recurrent", "momentum", "clip_norm",
-        "pretrain_rbm_epochs", "pretrain_rnn_epochs"}
+        "pretrain_rbm_epochs", "pretrain_rbm_lr", "pretrain_rnn_epochs"}
 
 
 def one_line_error(result, *words):
