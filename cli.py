@@ -314,6 +314,11 @@ def add_recipe_arguments(parser):
                              "best in best.npz (default: never)")
     recipe.add_argument("--select-frames", type=positive_int, default=5000,
                         help="validation frames scored (default: %(default)s)")
+    recipe.add_argument("--select-chains", type=positive_int, default=5,
+                        help="AIS chains of the score (default: %(default)s)")
+    recipe.add_argument("--select-temperatures", type=positive_int, default=100,
+                        help="AIS temperatures of the score (default: %(default)s; a model "
+                             "with large weights needs more: results/table1/jsb-search-1)")
     recipe.add_argument("--valid", metavar="PATH",
                         help="validation data for selection and RNN pretraining (default: the "
                              "valid split of a pickle --data, or a valid folder beside a train "
@@ -573,7 +578,8 @@ def train(args, argv, model_class=rnnrbm.RnnRbm, build=new_model, on_select=None
         keeper = selection.BestCheckpoint(
             model, selection.rnnrbm_criterion(model, [model.to_steps(roll) for roll in
                                                       selection_frames(valid, args.select_frames,
-                                                                       args.seed)]),
+                                                                       args.seed)],
+                                              args.select_chains, args.select_temperatures),
             os.path.join(out, "best.npz"), os.path.join(out, "valid.tsv"), args.select_every)
     after_epoch = keeper
     if keeper and on_select:

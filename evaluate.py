@@ -323,7 +323,11 @@ def validation_log_likelihood(params, rolls, n_chains=5, n_temperatures=100, see
     A cheap AIS underestimates log Z, so the figure is optimistic, but with
     the same frames, seed and settings at every evaluation its errors are
     alike from one epoch to the next, which is what choosing an epoch needs;
-    it measures what the paper reports, unlike the training monitor.
+    it measures what the paper reports, unlike the training monitor. Not
+    alike between models whose weights differ much in size: the sharper the
+    conditional RBMs, the more optimistic a short anneal (a JSB Chorales model
+    trained at a high rate: -3.27 per frame with 5 x 100, -5.68 with
+    100 x 1,000; results/table1/jsb-search-1).
     """
     frames = np.concatenate(rolls).astype(np.float64)
     bv, bh = conditional_biases(params, rolls)

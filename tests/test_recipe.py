@@ -133,7 +133,8 @@ def test_train_with_the_paper_config_pretrains_selects_and_evaluates(nottingham_
     run = [sys.executable, str(ROOT / "rnnrbm.py")]
     train = [*run, "train", "--config", "paper", "--data", str(nottingham_pickle),
              "--epochs", "2", "--pretrain-rbm-epochs", "1", "--pretrain-rnn-epochs", "2",
-             "--select-every", "1", "--select-frames", "300", "--n-hidden", "20",
+             "--select-every", "1", "--select-frames", "300", "--select-chains", "3",
+             "--select-temperatures", "20", "--n-hidden", "20",
              "--n-hidden-recurrent", "10", "--out", str(out)]
     result = subprocess.run(train, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
@@ -144,6 +145,18 @@ def test_train_with_the_paper_config_pretrains_selects_and_evaluates(nottingham_
     assert valid[0] == "epoch\tvalue" and len(valid) == 3
     config = json.loads(str(np.load(out / "checkpoint.npz")["config"]))
     assert config["momentum"] == 0.9 and config["learn_u0"] and config["k"] == 15
+    # The last row scores the last epoch's model with the chains and temperatures asked for.
+    import evaluate
+    import numpy_rnnrbm
+    from datasets import load_pickle_rolls
+
+    with np.load(out / "checkpoint.npz") as f:
+        params = {name: f[name].astype(np.float64)
+                  for name in (*numpy_rnnrbm.PARAM_NAMES, "u0") if name in f.files}
+    frames = cli.selection_frames(load_pickle_rolls(nottingham_pickle, "valid"), 300,
+                                  config["seed"])
+    expected = evaluate.validation_log_likelihood(params, frames, 3, 20)
+    assert float(valid[-1].split("\t")[1]) == pytest.approx(expected, abs=2e-6)
     for checkpoint, model in (("best.npz", "rnnrbm"), ("rnn-best.npz", "rnn")):
         result = subprocess.run([*run, "evaluate", str(out / checkpoint), "--pickle",
                                  str(nottingham_pickle), "--sequences", "2", "--chains", "4",
