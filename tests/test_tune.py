@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--pitch-range", "60", "72", "--epochs", "2", "--select-every", "1",
         "--select-frames", "24", "--batch-size", "12", "--k", "1", "--lr", "0.01",
         "--lr-rnn", "0.01", "--momentum", "0.5", "--clip-norm", "5",
-        "--pretrain-rbm-epochs", "0", "--pretrain-rnn-epochs", "0"]
+        "--pretrain-rbm-epochs", "0", "--pretrain-rbm-lr", "0.01",
+        "--pretrain-rnn-epochs", "0"]
 
 
 def command(*args):
