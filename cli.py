@@ -334,6 +334,12 @@ def named_dataset(path):
     return path
 
 
+def training_data(data):
+    """train's --data as a path: named_dataset(data), or by default the
+    Nottingham MIDI files' training split in data/."""
+    return named_dataset(data) if data else os.path.join(DATA, "Nottingham", "train")
+
+
 def midi_paths(data, hint):
     """The MIDI files `data` names: a folder's, a glob's matches, or one file."""
     from midi.utils import midi_files
@@ -357,7 +363,7 @@ def read_training_data(args, r, dt, frames_per_beat=None, encoding="piano-roll")
     from datasets import load_pickle_rolls
     from midi.utils import MidiReadError, midiread
 
-    data = named_dataset(args.data) if args.data else os.path.join(DATA, "Nottingham", "train")
+    data = training_data(args.data)
     # A hint for the data download.sh fetches, never for the user's own paths.
     hint = "" if data == args.data else " (run ./download.sh --pickle)" \
         if data.endswith(".pickle") else " (run ./download.sh to fetch the Nottingham data)"
@@ -433,7 +439,7 @@ def read_validation_data(args, r, dt, grid):
 
     if not (args.select_every or args.pretrain_rnn_epochs):
         return None
-    data = named_dataset(args.data) if args.data else os.path.join(DATA, "Nottingham", "train")
+    data = training_data(args.data)
     valid = named_dataset(args.valid) if args.valid else None
     pickle = valid or data
     if pickle.endswith((".pickle", ".pkl")):  # its valid split, whether --valid or --data

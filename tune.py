@@ -145,8 +145,7 @@ def pretraining_keys(args):
     every setting its RBM or RNN pretraining (cli.new_model, pretrain.py)
     depends on, as a JSON string; None for a pretraining the run does not do.
     Pretraining is deterministic, so runs with the same key pretrain alike."""
-    data = cli.named_dataset(args.data) if args.data \
-        else os.path.join(cli.DATA, "Nottingham", "train")  # train's default
+    data = cli.training_data(args.data)
     common = dict(data=os.path.abspath(data), split=args.split,
                   pitch_range=list(args.pitch_range), dt=args.dt,
                   frames_per_beat=args.frames_per_beat, encoding=args.encoding,
@@ -473,12 +472,12 @@ def run(args, argv):
         raise CommandError(f"--config {args.config}: tune searches --pretrain-rnn-epochs, which "
                            "needs --learn-u0 and one piano-roll frame per step: give those, or "
                            "--pretrain-rnn-epochs 0")
-    data = trial_args.data or os.path.join(cli.DATA, "Nottingham", "train")  # train's default
+    path = cli.training_data(trial_args.data)
+    data = trial_args.data or path  # as the evaluate command of the summary names it
     name = "Nottingham" if not trial_args.data else re.sub(
-        r"\.(pickle|pkl)$", "", os.path.basename(os.path.normpath(cli.named_dataset(data))))
+        r"\.(pickle|pkl)$", "", os.path.basename(os.path.normpath(path)))
     name = re.sub(r"\s+", "-", name)
     if not args.summary:  # the data is there, before anything is made for it
-        path = cli.named_dataset(data)
         if path.endswith((".pickle", ".pkl")):
             cli.existing_file("--data", path)
         else:
