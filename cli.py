@@ -527,9 +527,8 @@ def train(args, argv, model_class=rnnrbm.RnnRbm, build=new_model, on_select=None
     """Train as the arguments say; return the model. `build` makes a new
     model of `model_class` (which loads a resumed one). A CommandError on bad
     input; KeyboardInterrupt, after the checkpoint is written, when interrupted.
-    With model selection, `on_select(epoch, value)` is called for each row of
-    valid.tsv: first for those a resumed run has already, then as each is
-    computed (tune reports them to Optuna; an exception it raises ends the run)."""
+    With model selection, `on_select(epoch, value)` is told each row of
+    valid.tsv (selection.BestCheckpoint's on_row)."""
     import selection
 
     output_folder("--out", args.out, create=False)  # before the slow steps
@@ -586,23 +585,13 @@ def train(args, argv, model_class=rnnrbm.RnnRbm, build=new_model, on_select=None
                                                       selection_frames(valid, args.select_frames,
                                                                        args.seed)],
                                               args.select_chains, args.select_temperatures),
-            os.path.join(out, "best.npz"), os.path.join(out, "valid.tsv"), args.select_every)
-    after_epoch = keeper
-    if keeper and on_select:
-        for row in keeper.rows:
-            on_select(*row)
-
-        def select_and_tell(epoch):
-            rows = len(keeper.rows)
-            keeper(epoch)
-            if len(keeper.rows) > rows:
-                on_select(*keeper.rows[-1])
-        after_epoch = select_and_tell
+            os.path.join(out, "best.npz"), os.path.join(out, "valid.tsv"), args.select_every,
+            on_select)
     try:
         model.train_rolls(dataset, args.batch_size, args.epochs,
                           log_path=os.path.join(out, "log.tsv"), checkpoint_path=checkpoint,
                           checkpoint_every=args.checkpoint_every, progress=Progress("chunk"),
-                          after_epoch=after_epoch)
+                          after_epoch=keeper)
     except FloatingPointError as err:
         raise CommandError(f"{err}; the last good checkpoint is {checkpoint}",
                            EXIT_FAILED) from None

@@ -39,12 +39,14 @@ class BestCheckpoint:
     file holds). A resumed run keeps the rows of the epochs its checkpoint had
     reached (later ones are dropped: they will be recomputed) and their best
     value, and computes the row of its last epoch if that one is missing (an
-    interrupt during the criterion leaves it so).
+    interrupt during the criterion leaves it so). `on_row(epoch, value)`, if
+    given, is told every row: those kept, then each one as it is computed (tune
+    reports them to Optuna; an exception it raises ends the run).
     """
 
-    def __init__(self, model, criterion, path, log_path, every):
+    def __init__(self, model, criterion, path, log_path, every, on_row=None):
         self.model, self.criterion, self.path, self.log_path = model, criterion, path, log_path
-        self.every = every
+        self.every, self.on_row = every, on_row
         self.rows = []
         if os.path.exists(log_path):
             with open(log_path) as f:
@@ -53,6 +55,8 @@ class BestCheckpoint:
         epochs = len(model.history)
         self.rows = [row for row in self.rows if row[0] <= epochs]
         self.write()
+        for row in self.rows if on_row else ():
+            on_row(*row)
         if epochs and epochs not in {e for e, _ in self.rows}:
             self(epochs)
 
@@ -75,3 +79,5 @@ class BestCheckpoint:
         self.write()
         print(f"  validation {value:.4f} (best {max(value, best[1]) if best else value:.4f})",
               flush=True)
+        if self.on_row:
+            self.on_row(epoch, value)

@@ -107,9 +107,16 @@ def test_best_checkpoint_keeps_the_best_epoch_and_forgets_epochs_a_resume_repeat
     resumed(6)  # -3.0 this time: the best
     assert resumed.model.saved == [6]
     # Interrupted while scoring epoch 8: the resumed run scores it on the way in.
+    told = []
     again = selection.BestCheckpoint(Recorder(8), lambda: -2.0, tmp_path / "best.npz",
-                                     tmp_path / "valid.tsv", every=2)
+                                     tmp_path / "valid.tsv", every=2,
+                                     on_row=lambda *row: told.append(row))
     assert again.rows[-1] == (8, -2.0) and again.model.saved == [8]
+    # on_row is told the rows kept, then the one scored on the way in, then each new one.
+    assert told == [(2, -5.0), (4, -4.0), (6, -3.0), (8, -2.0)]
+    again.model.history += [(9, 0.0, 0.0), (10, 0.0, 0.0)]
+    again(9), again(10)
+    assert told[4:] == [(10, -2.0)]
 
 
 def test_a_named_configuration_sets_defaults_that_options_override():
