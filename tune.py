@@ -3,8 +3,9 @@
 An Optuna study over the paper's recipe (`suggest`: the learning rates of the
 RBM and RNN parts, hidden sizes, CD-k, momentum, gradient clipping, the
 pretraining epochs), maximising the criterion model selection computes
-(selection.rnnrbm_criterion: a cheap fixed-seed AIS log-likelihood per frame
-on validation frames, every --select-every epochs). Each trial (`objective`)
+(selection.rnnrbm_criterion: a fixed-seed AIS log-likelihood per frame on
+validation frames, every --select-every epochs; tune anneals longer than
+train does by default, CRITERION). Each trial (`objective`)
 is a normal `train` run, `--config paper` plus the options the user gave plus
 the trial's values, in FOLDER/STUDY/trial-NNNN with its own checkpoints; each
 criterion value is reported to Optuna, whose median pruner stops a trial
@@ -66,6 +67,15 @@ RESERVED = ("--out", "--resume", "--overwrite", "--split")
 # The files of each pretraining (pretrain.py), in the order they are copied and
 # put in place: the checkpoint, which makes load_or_build take the rest, last;
 # the RNN's validation table before its best model, which is written first.
+# Model selection's criterion in a search, unless the user gives these: a
+# longer anneal than train's default (5 chains x 100 temperatures), because
+# trials are compared with one another, and a short anneal flatters sharp
+# models most: on 619 validation frames of JSB Chorales a model trained at a
+# high rate scored -3.49 with 5 x 100, -5.57 with 20 x 1,000 and -5.72 with
+# 100 x 10,000 (results/table1/jsb-search-1, criterion-anneals.txt); about 12 s
+# per evaluation with 150 hidden units.
+CRITERION = {"select_every": 10, "select_frames": 500, "select_chains": 20,
+             "select_temperatures": 1000}
 PRETRAINING_FILES = {"rbm": ("rbm-log.tsv", "rbm.npz"),
                      "rnn": ("rnn-log.tsv", "rnn-valid.tsv", "rnn-best.npz", "rnn.npz")}
 
@@ -439,6 +449,14 @@ def given_options(words):
     return {word[2:].split("=")[0].replace("-", "_") for word in words if word.startswith("--")}
 
 
+def trial_words(config, words):
+    """Train's words for every trial: --config `config`, tune's CRITERION
+    settings that the user's `words` do not give, then `words`."""
+    given = given_options(words)
+    return ["--config", config, *cli.option_words(
+        {name: value for name, value in CRITERION.items() if name not in given}), *words]
+
+
 def run(args, argv):
     """The tune command (see cli.build_parser and this module's docstring)."""
     try:
@@ -456,7 +474,8 @@ def run(args, argv):
             raise CommandError(f"{word}: tune does not pass this on (it sets each trial's "
                                "folder and resumes it itself, on the train split; its own "
                                "--out is the study's folder)")
-    base_words = ["--config", args.config, *args.train_words]
+    given = given_options(args.train_words)
+    base_words = trial_words(args.config, args.train_words)
     # The user's train options, checked now rather than in every trial: parsed
     # as train parses them (argparse names a wrong one and exits with status 2).
     parser = cli.ArgumentParser(prog=f"{cli.PROG} tune")
@@ -464,9 +483,8 @@ def run(args, argv):
     trial_args = parser.parse_args(base_words)
     if not trial_args.select_every:
         raise CommandError("--select-every 0: tune maximises model selection's criterion; "
-                           "give --select-every N (the paper configuration's is 5)")
-    fixed = given_options(args.train_words)
-    if "pretrain_rnn_epochs" not in fixed and (
+                           f"give --select-every N (tune's default: {CRITERION['select_every']})")
+    if "pretrain_rnn_epochs" not in given and (
             not trial_args.learn_u0 or trial_args.frames_per_step > 1
             or trial_args.encoding != "piano-roll"):
         raise CommandError(f"--config {args.config}: tune searches --pretrain-rnn-epochs, which "
@@ -505,7 +523,7 @@ def run(args, argv):
                f"{display(runs_folder)}")
         try:
             work(study, args.trials,
-                 lambda trial: objective(trial, base_words, fixed, runs_folder))
+                 lambda trial: objective(trial, base_words, given, runs_folder))
         except (cli.Interrupted, KeyboardInterrupt):
             status(f"Worker stopped by {cli.signal_name()}.")
             raise cli.Interrupted from None

@@ -283,3 +283,12 @@ def test_an_unfinished_pretraining_is_not_copied(tmp_path):
     assert tune.copy_pretraining("rnn", source, target, epochs=2)
     assert (target / "rnn-best.npz").read_bytes() == b"best"
     assert not list(target.glob("*.partial*"))
+
+
+def test_trials_anneal_longer_than_train_unless_told():
+    train_default = tune.cli.parse_command(["train", "--config", "paper"])
+    trial = tune.cli.parse_command(["train", *tune.trial_words("paper", ["--select-chains", "7"])])
+    assert trial.select_chains == 7  # the user's value wins
+    for name in ("select_every", "select_frames", "select_temperatures"):
+        assert getattr(trial, name) == tune.CRITERION[name] != getattr(train_default, name)
+    assert tune.CRITERION["select_chains"] > train_default.select_chains
