@@ -120,6 +120,15 @@ def ais_log_weights(W, bv, bh, rng, n_chains, n_temperatures, dtype):
     return log_w.reshape(n_chains, n_rows), v
 
 
+def effective_chains(stderr, n_chains):
+    """The effective sample size (sum w)^2 / sum w^2 of each RBM's AIS weights,
+    from ais_log_partition's standard error (std(w) with ddof 1, over
+    sqrt(chains) mean(w)): n / (1 + (n - 1) stderr^2). Near n when the weights
+    are alike; near 1 when one chain carries the estimate, which is then
+    unreliable however small the reported standard error (Neal 2001, sec. 3)."""
+    return n_chains / (1.0 + (n_chains - 1) * np.asarray(stderr) ** 2)
+
+
 def weighted_marginals(W, bv, bh, v, log_w, rng, dtype):
     """Note marginals of each RBM (rows of bv, bh) from AIS's final states v
     (chains stacked as in ais_log_weights) and their log-weights (chains x
@@ -274,7 +283,18 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
         expected_accuracy=frame_accuracy(marginals, frames),
         accuracy=frame_accuracy(marginals >= 0.5, frames),
         **settings,
+        **({} if kind == "rnn" else ais_diagnostics(variances, n_chains)),
     )
+
+
+def ais_diagnostics(variances, n_chains):
+    """How far the AIS estimates of evaluate can be trusted: the median and
+    least effective chains per frame (effective_chains), and the share of
+    frames whose estimate rests on fewer than 10 effective chains."""
+    ess = effective_chains(np.sqrt(variances), n_chains)
+    return dict(effective_chains_median=float(np.median(ess)),
+                effective_chains_min=float(ess.min()),
+                frames_below_10_effective_chains=float(np.mean(ess < 10)))
 
 
 class BatchCache:

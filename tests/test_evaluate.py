@@ -65,6 +65,16 @@ def test_expected_accuracy_uses_the_marginals_as_expected_counts():
     assert evaluate.frame_accuracy(marginals, actual) == pytest.approx(1.5 / 2.5)
 
 
+def test_effective_chains_from_the_standard_error():
+    """(sum w)^2 / sum w^2 of log-normal weights, recovered from the standard
+    error ais_log_partition reports (its formula, with ddof 1)."""
+    w = np.exp(np.random.default_rng(3).normal(scale=2.0, size=(50, 4)))
+    stderr = w.std(axis=0, ddof=1) / (np.sqrt(50) * w.mean(axis=0))
+    direct = w.sum(axis=0) ** 2 / (w ** 2).sum(axis=0)
+    np.testing.assert_allclose(evaluate.effective_chains(stderr, 50), direct)
+    assert direct.min() < 25  # unequal weights: the test can fail
+
+
 def test_ais_marginals_match_enumeration():
     """Three RBMs of 4 visible units (their biases as rows, one W, weights
     large enough for several modes): the importance-weighted marginals of
@@ -85,7 +95,7 @@ def test_ais_marginals_match_enumeration():
         np.testing.assert_allclose(got[i], exact, atol=0.03)
         assert np.ptp(exact) > 0.2  # marginals that differ: the test can fail
         assert log_z[i] == pytest.approx(exact_log_partition(W, bv[i], bh[i]), abs=0.02)
-    assert np.all(1 / (1 + 2000 * stderr ** 2) * 2000 > 1500)  # effective sample size
+    assert np.all(evaluate.effective_chains(stderr, 2000) > 1500)
     np.testing.assert_allclose(results["float32"][2], got, atol=1e-3)
     # Two temperatures: little more than importance sampling from the base
     # distribution, whose weights now matter (effective sample sizes 3,000 to
@@ -137,6 +147,9 @@ def test_evaluate_gives_the_exact_log_likelihood_of_a_tiny_rnnrbm():
     assert metrics["log_likelihood_per_frame"] == pytest.approx(
         np.mean(exact), abs=5 * metrics["log_likelihood_stderr"] + 0.005)
     assert 0.0 <= metrics["accuracy"] <= 1.0
+    # A tiny RBM with 200 temperatures: the weights nearly alike.
+    assert 150 < metrics["effective_chains_min"] <= metrics["effective_chains_median"] <= 200
+    assert metrics["frames_below_10_effective_chains"] == 0
 
 
 def test_evaluation_does_not_depend_on_the_number_of_jobs():
