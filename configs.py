@@ -15,6 +15,13 @@ paper : the recipe of Boulanger-Lewandowski et al. (2012), section 5, on the
     clipping, a learned u0 and a decaying learning rate, keeping the epoch of
     best validation log-likelihood (best.npz). The paper gives no values for
     these; ours and how they were chosen are in the README (Reproductions).
+paper-tuned : the paper's recipe with the settings of the first JSB Chorales
+    search's best trial, rounded (results/table1/jsb-search-1, trial 2):
+    fine-tuning rates 0.067 (RBM part) and 0.005 (RNN part), momentum 0.94,
+    norm clipped at 43, CD-25, 100 RBM and 50 RNN hidden units, RBM
+    pretraining 75 epochs at 0.067; model selection's criterion on 1,000
+    validation frames with 1,000 temperatures. Trained with it, every row of
+    results/table1.
 multiframe : the RNN-RBM of the second TensorFlow post (Musical TensorFlow,
     part 2): each conditional RBM models 5 consecutive frames of the
     note-state encoding (pitches 24..101, four frames per beat), 50 RBM and
@@ -40,16 +47,23 @@ snippet (of `snippet train`) : the RBM snippet generator of the first post:
 POST_GRID = dict(pitch_range=(24, 102), frames_per_beat=4, encoding="note-state")
 """How the posts read MIDI files: their notes 24..101, sixteenth notes, note-state."""
 
+PAPER = dict(
+    data="Nottingham",
+    pretrain_rbm_epochs=20, pretrain_rbm_lr=0.01, pretrain_rbm_k=1,
+    pretrain_rnn_epochs=100, pretrain_rnn_lr=0.001, pretrain_rnn_optimizer="adam",
+    pretrain_rnn_clip_norm=5.0,
+    lr=0.001, lr_rnn=0.001, momentum=0.9, clip_norm=5.0, learn_u0=True, lr_decay=0.99,
+    k=15, epochs=200, select_every=5,
+)
+
 CONFIGS = {
     "tutorial": {},
-    "paper": dict(
-        data="Nottingham",
-        pretrain_rbm_epochs=20, pretrain_rbm_lr=0.01, pretrain_rbm_k=1,
-        pretrain_rnn_epochs=100, pretrain_rnn_lr=0.001, pretrain_rnn_optimizer="adam",
-        pretrain_rnn_clip_norm=5.0,
-        lr=0.001, lr_rnn=0.001, momentum=0.9, clip_norm=5.0, learn_u0=True, lr_decay=0.99,
-        k=15, epochs=200, select_every=5,
-    ),
+    "paper": PAPER,
+    "paper-tuned": {
+        **PAPER, "lr": 0.067, "lr_rnn": 0.005, "momentum": 0.94, "clip_norm": 43.0, "k": 25,
+        "n_hidden": 100, "n_hidden_recurrent": 50, "pretrain_rbm_epochs": 75,
+        "pretrain_rbm_lr": 0.067, "select_frames": 1000, "select_temperatures": 1000,
+    },
     "multiframe": dict(
         **POST_GRID, frames_per_step=5, n_hidden=50, n_hidden_recurrent=100, batch_size=100,
         k=15, lr=0.01, lr_position=10.0, learn_u0=True, clip_value=10.0,
