@@ -995,7 +995,7 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
     p = commands.add_parser(
         "tune", help="hyperparameter search with Optuna: several workers, one study",
         usage=f"{PROG} tune --study NAME [--storage URL] [--trials N] [--out FOLDER] "
-              "[--config NAME] [--summary] [TRAIN OPTIONS]",
+              "[--config NAME] [--enqueue NAME] [--summary] [TRAIN OPTIONS]",
         description="A hyperparameter search (Optuna, tune.py) over the paper's recipe: the "
                     "learning rates of the RBM and RNN parts, hidden sizes, k, momentum, "
                     "clipping and pretraining epochs, maximising model selection's validation "
@@ -1020,6 +1020,11 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
                         "runs/tune-DATA in the project folder, DATA the data set's name)")
     p.add_argument("--config", choices=sorted(configs.CONFIGS), default="paper",
                    help="named configuration the trials start from (default: %(default)s)")
+    p.add_argument("--enqueue", action="append", default=[], metavar="NAME",
+                   choices=sorted(configs.CONFIGS),
+                   help="queue a trial with named configuration NAME's values of the searched "
+                        "settings (once per study; may be given more than once), e.g. "
+                        "--enqueue paper-tuned to start from a known good point")
     p.add_argument("--grace", type=positive_int, default=60, metavar="SECONDS",
                    help="a trial whose worker has sent no heartbeat for this long is marked "
                         "failed and run again (default: %(default)s)")

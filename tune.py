@@ -80,6 +80,21 @@ PRETRAINING_FILES = {"rbm": ("rbm-log.tsv", "rbm.npz"),
                      "rnn": ("rnn-log.tsv", "rnn-valid.tsv", "rnn-best.npz", "rnn.npz")}
 
 
+# The searched settings: (suggest_ method, low, high, its options).
+SPACE = {
+    "lr": ("float", 1e-4, 0.1, {"log": True}),
+    "lr_rnn": ("float", 1e-4, 0.1, {"log": True}),
+    "n_hidden": ("int", 50, 400, {"step": 25}),
+    "n_hidden_recurrent": ("int", 50, 300, {"step": 25}),
+    "k": ("int", 1, 25, {}),
+    "momentum": ("float", 0.0, 0.95, {}),
+    "clip_norm": ("float", 0.5, 50.0, {"log": True}),
+    "pretrain_rbm_epochs": ("int", 0, 300, {"step": 25}),
+    "pretrain_rbm_lr": ("float", 1e-3, 0.3, {"log": True}),
+    "pretrain_rnn_epochs": ("int", 0, 150, {"step": 25}),
+}
+
+
 def suggest(trial, fixed=()):
     """The trial's values of the searched train options, a dict keyed as in
     configs.py; options named in `fixed` (given by the user) are not searched.
@@ -92,19 +107,17 @@ def suggest(trial, fixed=()):
     Chorales' frames, CD-1, 300 epochs, scores -9.41 per test frame at 0.01
     and -7.61 at 0.2 (results/paper-nottingham/plain-rbm).
     """
-    space = dict(
-        lr=lambda name: trial.suggest_float(name, 1e-4, 0.1, log=True),
-        lr_rnn=lambda name: trial.suggest_float(name, 1e-4, 0.1, log=True),
-        n_hidden=lambda name: trial.suggest_int(name, 50, 400, step=25),
-        n_hidden_recurrent=lambda name: trial.suggest_int(name, 50, 300, step=25),
-        k=lambda name: trial.suggest_int(name, 1, 25),
-        momentum=lambda name: trial.suggest_float(name, 0.0, 0.95),
-        clip_norm=lambda name: trial.suggest_float(name, 0.5, 50.0, log=True),
-        pretrain_rbm_epochs=lambda name: trial.suggest_int(name, 0, 300, step=25),
-        pretrain_rbm_lr=lambda name: trial.suggest_float(name, 1e-3, 0.3, log=True),
-        pretrain_rnn_epochs=lambda name: trial.suggest_int(name, 0, 150, step=25),
-    )
-    return {name: draw(name) for name, draw in space.items() if name not in fixed}
+    return {name: getattr(trial, "suggest_" + kind)(name, low, high, **options)
+            for name, (kind, low, high, options) in SPACE.items() if name not in fixed}
+
+
+def enqueue_config(study, name, words, fixed):
+    """Queue, once per study, a trial with the named configuration's values of
+    the searched settings (the train options `words` applied, `fixed` not
+    searched): a search then starts from a known good point."""
+    args = cli.parse_command(["train", "--config", name, *words])
+    study.enqueue_trial({option: getattr(args, option) for option in SPACE
+                         if option not in fixed}, skip_if_exists=True)
 
 
 def make_pruner(epochs, select_every):
@@ -518,6 +531,8 @@ def run(args, argv):
         sampler = optuna.samplers.TPESampler(constant_liar=True)  # a seed of its own per worker
         study = open_study(storage, args.study, url, base_words, sampler,
                            make_pruner(trial_args.epochs, trial_args.select_every))
+        for name in args.enqueue:
+            enqueue_config(study, name, args.train_words, given)
         status(f"worker {socket.gethostname()}:{os.getpid()} on study {args.study} in "
                f"{shown(url)}, until {args.trials} trials have finished; trials in "
                f"{display(runs_folder)}")

@@ -292,3 +292,14 @@ def test_trials_anneal_longer_than_train_unless_told():
     for name in ("select_every", "select_frames", "select_temperatures"):
         assert getattr(trial, name) == tune.CRITERION[name] != getattr(train_default, name)
     assert tune.CRITERION["select_chains"] > train_default.select_chains
+
+
+def test_a_named_configuration_is_queued_once_as_a_trial():
+    study = optuna.create_study(direction="maximize")
+    for _ in range(2):  # a second worker's --enqueue queues nothing more
+        tune.enqueue_config(study, "paper-tuned", ["--k", "3"], {"k"})
+    assert len(study.trials) == 1
+    values = tune.suggest(study.ask(), {"k"})
+    preset = tune.configs.CONFIGS["paper-tuned"]
+    assert values == {name: preset[name] for name in tune.SPACE if name != "k"}
+    assert values != tune.suggest(study.ask(), {"k"})  # the next trial is the sampler's
