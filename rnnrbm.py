@@ -23,9 +23,9 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.compile.mode import Mode
 
-import gibbs
+from polyphonic.models import gibbs
 from midi.utils import DEFAULT_TEMPO, midiread, midiwrite, roll_from_note_state
-import training
+from polyphonic.training import trainable
 
 
 _blas_checked = False
@@ -320,10 +320,10 @@ RBM_PART = ("W", "bv", "bh")
 Wuu, bu, u0) are the RNN part, which may have its own learning rate."""
 
 
-class RnnRbm(training.Trainable):
+class RnnRbm(trainable.Trainable):
     """An RNN-RBM with compiled functions to train on MIDI files and to generate.
 
-    Training, checkpoints and exact resume come from training.Trainable
+    Training, checkpoints and exact resume come from trainable.Trainable
     (`train_rolls`, `save`, `load`, `state`).
 
     Attributes:
@@ -360,8 +360,8 @@ class RnnRbm(training.Trainable):
         The paper's recipe (Boulanger-Lewandowski et al. 2012, section 5):
         k : Gibbs steps of contrastive divergence (CD-k).
         lr_rnn : learning rate of the RNN part (Wuh, Wuv, Wvu, Wuu, bu, u0).
-        momentum : Nesterov momentum (training.updates); 0 is plain SGD.
-        clip_norm, clip_value : gradient clipping (training.clip_gradients).
+        momentum : Nesterov momentum (trainable.updates); 0 is plain SGD.
+        clip_norm, clip_value : gradient clipping (trainable.clip_gradients).
         learn_u0 : learn the RNN's initial state instead of fixing it at 0.
         lr_decay : every learning rate is multiplied by lr_decay ** (epoch - 1)
             in epoch `epoch` (1 keeps it constant).
@@ -401,7 +401,7 @@ class RnnRbm(training.Trainable):
         self.lr_scale = pytensor.shared(np.asarray(1.0, dtype=dtype), name="lr_scale")
         self.epoch_scale = 1.0  # lr_decay's factor, which lr_position's multiplies
         rates = [lr if p.name in RBM_PART or lr_rnn is None else lr_rnn for p in self.params]
-        updates, self.optimizer_state = training.updates(
+        updates, self.optimizer_state = trainable.updates(
             self.params, gradient, rates, momentum=momentum, clip_norm=clip_norm,
             clip_value=clip_value, scale=self.lr_scale)
         mode = BACKENDS[backend]
@@ -513,6 +513,6 @@ def plot_piano_roll(piano_roll, r, dt, png_path, show=False, title="generated pi
 
 
 if __name__ == "__main__":
-    import cli  # the command line lives beside the model: cli.py
+    from polyphonic.commands import cli  # the command line lives beside the model: cli.py
 
     sys.exit(cli.main())

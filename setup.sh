@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up a virtual environment with everything rnnrbm needs.
+# Set up a virtual environment with everything rnnrbm needs, rnnrbm installed in it.
 #   ./setup.sh          runtime dependencies
 #   ./setup.sh --test   runtime dependencies and pytest
 # PYTHON picks the interpreter (default python3; Python 3.11 or newer) and VENV
@@ -56,7 +56,9 @@ if ! have_openblas && command -v apt-get >/dev/null; then
 fi
 
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -r "$here/requirements.txt"
+# The project itself, editable (its dependencies are requirements.txt): `import
+# rnnrbm` and the `rnnrbm` command then work from any folder, on this checkout.
+"$venv/bin/python" -m pip install --quiet -e "$here"
 if [ "${1:-}" = "--test" ]; then
   "$venv/bin/python" -m pip install --quiet 'pytest>=8'
 fi

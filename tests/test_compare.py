@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import compare
+from polyphonic.evaluation import compare
 
 
 def test_published_log_has_the_printed_epochs():
@@ -42,7 +42,7 @@ def test_command_prints_the_table_and_writes_the_picture(tmp_path):
     log = tmp_path / "log.tsv"
     log.write_text("epoch\tmonitor\tseconds\n" + "".join(f"{e}\t{-4.7:.4f}\t1\n" for e in range(1, 201)))
     result = subprocess.run([sys.executable, "rnnrbm.py", "compare", str(log)],
-                            capture_output=True, text=True, cwd=Path(compare.__file__).parent)
+                            capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "epoch\tours\tpublished\tdifference"

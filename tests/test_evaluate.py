@@ -5,21 +5,21 @@ import itertools
 import numpy as np
 import pytest
 
-import evaluate
-import numpy_rnnrbm as ref
+from polyphonic.evaluation import scoring
+from polyphonic.models import numpy_rnnrbm as ref
 
 
 def exact_log_partition(W, bv, bh):
     """log sum_v exp(-F(v)) by enumerating every visible vector."""
     states = np.array(list(itertools.product([0.0, 1.0], repeat=W.shape[0])))
-    return np.logaddexp.reduce(-evaluate.free_energies(states, W, bv, bh))
+    return np.logaddexp.reduce(-scoring.free_energies(states, W, bv, bh))
 
 
 def test_free_energies_row_by_row_match_enumeration_over_hidden_units():
     rng = np.random.default_rng(0)
     W, bv, bh = rng.normal(size=(5, 4)), rng.normal(size=(3, 5)), rng.normal(size=(3, 4))
     v = (rng.random((3, 5)) < 0.5).astype(float)
-    got = evaluate.free_energies(v, W, bv, bh)
+    got = scoring.free_energies(v, W, bv, bh)
     hs = np.array(list(itertools.product([0.0, 1.0], repeat=4)))
     for i in range(3):
         energies = -(v[i] @ bv[i]) - hs @ bh[i] - hs @ (v[i] @ W)  # E(v, h) for every h
@@ -35,7 +35,7 @@ def test_ais_matches_exact_log_partition_for_a_batch_of_rbms():
     rng = np.random.default_rng(1)
     W = rng.normal(scale=1.0, size=(8, 6))
     bv, bh = rng.normal(scale=1.0, size=(6, 8)), rng.normal(scale=1.0, size=(6, 6))
-    log_z, stderr = evaluate.ais_log_partition(W, bv, bh, np.random.default_rng(2),
+    log_z, stderr = scoring.ais_log_partition(W, bv, bh, np.random.default_rng(2),
                                                n_chains=200, n_temperatures=300)
     exact = np.array([exact_log_partition(W, bv[i], bh[i]) for i in range(6)])
     assert np.all(stderr < 0.05), stderr
@@ -45,7 +45,7 @@ def test_ais_matches_exact_log_partition_for_a_batch_of_rbms():
 def test_ais_with_zero_weights_is_exact():
     """W = 0 makes every intermediate distribution the base one: zero variance."""
     bv, bh = np.array([[0.3, -1.0, 2.0]]), np.array([[0.5, -0.5]])
-    log_z, stderr = evaluate.ais_log_partition(np.zeros((3, 2)), bv, bh,
+    log_z, stderr = scoring.ais_log_partition(np.zeros((3, 2)), bv, bh,
                                                np.random.default_rng(3), 5, 10)
     assert log_z[0] == pytest.approx(exact_log_partition(np.zeros((3, 2)), bv[0], bh[0]))
     assert stderr[0] == pytest.approx(0.0, abs=1e-12)
@@ -55,14 +55,14 @@ def test_frame_accuracy_counts_true_and_false_positives_and_negatives():
     actual = np.array([[1, 1, 0, 0], [0, 1, 1, 0]])
     predicted = np.array([[1, 0, 1, 0], [0, 1, 1, 1]])
     # TP = 3, FP = 2, FN = 1
-    assert evaluate.frame_accuracy(predicted, actual) == pytest.approx(3 / 6)
+    assert scoring.frame_accuracy(predicted, actual) == pytest.approx(3 / 6)
 
 
 def test_expected_accuracy_uses_the_marginals_as_expected_counts():
     actual = np.array([[1, 1, 0, 0], [0, 0, 0, 0]])
     marginals = np.array([[0.5, 1.0, 0.25, 0.0], [0.25, 0.0, 0.0, 0.0]])
     # E[TP] = 1.5, E[FP] = 0.25 + 0.25, E[FN] = 0.5; the empty frame adds only FP.
-    assert evaluate.frame_accuracy(marginals, actual) == pytest.approx(1.5 / 2.5)
+    assert scoring.frame_accuracy(marginals, actual) == pytest.approx(1.5 / 2.5)
 
 
 def test_effective_chains_from_the_standard_error():
@@ -71,7 +71,7 @@ def test_effective_chains_from_the_standard_error():
     w = np.exp(np.random.default_rng(3).normal(scale=2.0, size=(50, 4)))
     stderr = w.std(axis=0, ddof=1) / (np.sqrt(50) * w.mean(axis=0))
     direct = w.sum(axis=0) ** 2 / (w ** 2).sum(axis=0)
-    np.testing.assert_allclose(evaluate.effective_chains(stderr, 50), direct)
+    np.testing.assert_allclose(scoring.effective_chains(stderr, 50), direct)
     assert direct.min() < 25  # unequal weights: the test can fail
 
 
@@ -85,7 +85,7 @@ def test_ais_marginals_match_enumeration():
     rng = np.random.default_rng(6)
     W = rng.normal(scale=1.5, size=(4, 7))
     bv, bh = rng.normal(size=(3, 4)) - 0.5, rng.normal(size=(3, 7))
-    results = {dtype: evaluate.ais_log_partition(W, bv, bh, np.random.default_rng(7), 2000, 200,
+    results = {dtype: scoring.ais_log_partition(W, bv, bh, np.random.default_rng(7), 2000, 200,
                                                  dtype, marginals=True)
                for dtype in ("float64", "float32")}
     log_z, stderr, got = results["float64"]
@@ -95,15 +95,15 @@ def test_ais_marginals_match_enumeration():
         np.testing.assert_allclose(got[i], exact, atol=0.03)
         assert np.ptp(exact) > 0.2  # marginals that differ: the test can fail
         assert log_z[i] == pytest.approx(exact_log_partition(W, bv[i], bh[i]), abs=0.02)
-    assert np.all(evaluate.effective_chains(stderr, 2000) > 1500)
+    assert np.all(scoring.effective_chains(stderr, 2000) > 1500)
     np.testing.assert_allclose(results["float32"][2], got, atol=1e-3)
     # Two temperatures: little more than importance sampling from the base
     # distribution, whose weights now matter (effective sample sizes 3,000 to
     # 7,000 of 20,000): weighted, the marginals are right; unweighted, off by 0.07.
-    log_w, v = evaluate.ais_log_weights(W, bv, bh, np.random.default_rng(8), 20000, 2, "float64")
+    log_w, v = scoring.ais_log_weights(W, bv, bh, np.random.default_rng(8), 20000, 2, "float64")
     exact = np.array([p @ states for states, p in
                       (ref.exact_rbm_distribution(W, bv[i], bh[i]) for i in range(3))])
-    weighted, unweighted = (evaluate.weighted_marginals(W, bv, bh, v, weights,
+    weighted, unweighted = (scoring.weighted_marginals(W, bv, bh, v, weights,
                                                         np.random.default_rng(9), "float64")
                             for weights in (log_w, np.zeros_like(log_w)))
     assert np.abs(weighted - exact).max() < 0.015
@@ -123,7 +123,7 @@ def test_rnn_evaluation_is_exact():
             log_likelihoods.append(np.sum(frame * np.log(p) + (1 - frame) * np.log(1 - p)))
             tp, fp, fn = tp + p @ frame, fp + p @ (1 - frame), fn + (1 - p) @ frame
             u = np.tanh(params["bu"] + frame @ params["Wvu"] + u @ params["Wuu"])
-    result = evaluate.evaluate(params, rolls, kind="rnn")
+    result = scoring.evaluate(params, rolls, kind="rnn")
     assert result["log_likelihood_per_frame"] == pytest.approx(np.mean(log_likelihoods))
     assert result["expected_accuracy"] == pytest.approx(tp / (tp + fp + fn))
     assert result["log_likelihood_stderr"] == 0 and result["exact"]
@@ -139,9 +139,9 @@ def test_evaluate_gives_the_exact_log_likelihood_of_a_tiny_rnnrbm():
     for roll in rolls:
         _, bv_t, bh_t = ref.rnn_biases(roll.astype(float), params)
         for t, frame in enumerate(roll.astype(float)):
-            log_p = -evaluate.free_energies(frame, params["W"], bv_t[t], bh_t[t])
+            log_p = -scoring.free_energies(frame, params["W"], bv_t[t], bh_t[t])
             exact.append(log_p - exact_log_partition(params["W"], bv_t[t], bh_t[t]))
-    metrics = evaluate.evaluate(params, rolls, seed=6, n_chains=200, n_temperatures=200,
+    metrics = scoring.evaluate(params, rolls, seed=6, n_chains=200, n_temperatures=200,
                                 batch_frames=5)
     assert metrics["frames"] == 12 and metrics["sequences"] == 2
     assert metrics["log_likelihood_per_frame"] == pytest.approx(
@@ -158,7 +158,7 @@ def test_evaluation_does_not_depend_on_the_number_of_jobs():
                   Wuu=(2, 2), bu=(2,))
     params = {name: rng.normal(size=shape) for name, shape in shapes.items()}
     rolls = [(rng.random((n, 5)) < 0.4).astype(np.uint8) for n in (6, 4)]
-    one, two = (evaluate.evaluate(params, rolls, seed=8, n_chains=4, n_temperatures=20,
+    one, two = (scoring.evaluate(params, rolls, seed=8, n_chains=4, n_temperatures=20,
                                   batch_frames=3, jobs=jobs) for jobs in (1, 2))
     assert one == two
 
@@ -173,19 +173,19 @@ def test_an_interrupted_evaluation_continues_from_its_cache(tmp_path):
     params = {name: rng.normal(size=shape) for name, shape in shapes.items()}
     rolls = [(rng.random((n, 5)) < 0.4).astype(np.uint8) for n in (6, 4)]
     options = dict(seed=8, n_chains=4, n_temperatures=20, batch_frames=3)
-    plain = evaluate.evaluate(params, rolls, **options)
+    plain = scoring.evaluate(params, rolls, **options)
     cache = tmp_path / "cache"
-    assert evaluate.evaluate(params, rolls, cache=cache, **options) == plain
+    assert scoring.evaluate(params, rolls, cache=cache, **options) == plain
     assert sorted(p.name for p in cache.glob("batch-*.npz")) == [
         "batch-0.npz", "batch-1.npz", "batch-2.npz", "batch-3.npz"]
     (cache / "batch-3.npz").unlink()  # as if interrupted before the last batch
     np.savez(cache / "batch-0.npz", log_likelihoods=np.full(3, -100.0), variances=np.zeros(3),
              marginals=np.full((3, 5), 0.5))
-    resumed = evaluate.evaluate(params, rolls, cache=cache, **options)
+    resumed = scoring.evaluate(params, rolls, cache=cache, **options)
     assert (cache / "batch-3.npz").exists()
     assert resumed["log_likelihood_per_frame"] < plain["log_likelihood_per_frame"] - 20
     with pytest.raises(ValueError, match="another evaluation"):
-        evaluate.evaluate(params, rolls, cache=cache, **dict(options, seed=9))
+        scoring.evaluate(params, rolls, cache=cache, **dict(options, seed=9))
 
 
 def test_command_writes_metrics_for_a_checkpoint(tmp_path):

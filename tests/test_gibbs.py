@@ -8,8 +8,8 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 
-import gibbs
-import numpy_rnnrbm as ref
+from polyphonic.models import gibbs
+from polyphonic.models import numpy_rnnrbm as ref
 import rnnrbm
 
 C = rnnrbm.BACKENDS["c"]
@@ -268,15 +268,15 @@ def test_float32_ais_agrees_with_float64_on_the_paper_model(nottingham_pickle):
     keys, as evaluate draws them. Skipped without the dataset."""
     import os
 
-    import evaluate
-    import training
-    from datasets import load_pickle_rolls
+    from polyphonic.evaluation import scoring
+    from polyphonic.training import checkpoints
+    from polyphonic.music.datasets import load_pickle_rolls
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     model = os.path.join(root, "results", "paper-nottingham", "ablation", "tutorial-recipe",
                          "checkpoint.npz")
     data = nottingham_pickle
-    state = training.read_checkpoint(model)
+    state = checkpoints.read_checkpoint(model)
     params = {name: state[name].astype(np.float64) for name in ref.PARAM_NAMES}
     rolls = load_pickle_rolls(data, "test", state["config"]["r"])
     frames = np.concatenate(rolls).astype(np.float64)
@@ -286,7 +286,7 @@ def test_float32_ais_agrees_with_float64_on_the_paper_model(nottingham_pickle):
     W, bv, bh, frames = params["W"], bv[rows], bh[rows], frames[rows]
     n_chains, n_temperatures = 100, 1000
 
-    z32, z64 = (evaluate.ais_log_partition(W, bv, bh, np.random.default_rng(11), n_chains,
+    z32, z64 = (scoring.ais_log_partition(W, bv, bh, np.random.default_rng(11), n_chains,
                                            n_temperatures, dtype)[0]
                 for dtype in ("float32", "float64"))
     difference = z32 - z64

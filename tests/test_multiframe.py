@@ -13,9 +13,9 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-import cli
-import configs
-import numpy_rnnrbm as ref
+from polyphonic.commands import cli
+from polyphonic.training import configs
+from polyphonic.models import numpy_rnnrbm as ref
 import rnnrbm
 from midi.utils import midiread
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-import numpy_rnnrbm as ref
-import rbm
+from polyphonic.models import numpy_rnnrbm as ref
+from polyphonic.models import rbm
 
 
 def test_samples_follow_the_exact_distribution():

@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import cli
-import configs
-import pretrain
+from polyphonic.commands import cli
+from polyphonic.training import workflow
+from polyphonic.training import configs
+from polyphonic.training import pretrain
 import rnnrbm
-import selection
-from rbm import Rbm
-from rnn import Rnn
+from polyphonic.training import selection
+from polyphonic.models.rbm import Rbm
+from polyphonic.models.rnn import Rnn
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = dict(n_hidden=8, n_hidden_recurrent=5, r=(40, 52), seed=3)
@@ -153,16 +154,16 @@ def test_train_with_the_paper_config_pretrains_selects_and_evaluates(nottingham_
     config = json.loads(str(np.load(out / "checkpoint.npz")["config"]))
     assert config["momentum"] == 0.9 and config["learn_u0"] and config["k"] == 15
     # The last row scores the last epoch's model with the chains and temperatures asked for.
-    import evaluate
-    import numpy_rnnrbm
-    from datasets import load_pickle_rolls
+    from polyphonic.evaluation import scoring
+    from polyphonic.models import numpy_rnnrbm
+    from polyphonic.music.datasets import load_pickle_rolls
 
     with np.load(out / "checkpoint.npz") as f:
         params = {name: f[name].astype(np.float64)
                   for name in (*numpy_rnnrbm.PARAM_NAMES, "u0") if name in f.files}
-    frames = cli.selection_frames(load_pickle_rolls(nottingham_pickle, "valid"), 300,
+    frames = workflow.selection_frames(load_pickle_rolls(nottingham_pickle, "valid"), 300,
                                   config["seed"])
-    expected = evaluate.validation_log_likelihood(params, frames, 3, 20)
+    expected = scoring.validation_log_likelihood(params, frames, 3, 20)
     assert float(valid[-1].split("\t")[1]) == pytest.approx(expected, abs=2e-6)
     for checkpoint, model in (("best.npz", "rnnrbm"), ("rnn-best.npz", "rnn")):
         result = subprocess.run([*run, "evaluate", str(out / checkpoint), "--pickle",

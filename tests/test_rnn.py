@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-import numpy_rnnrbm as ref
-import rnn
+from polyphonic.models import numpy_rnnrbm as ref
+from polyphonic.models import rnn
 
 
 def random_params(rng, n_visible=6, n_hidden_recurrent=4, scale=0.5):

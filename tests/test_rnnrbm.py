@@ -7,7 +7,7 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 
-import numpy_rnnrbm as ref
+from polyphonic.models import numpy_rnnrbm as ref
 import rnnrbm
 
 C = rnnrbm.BACKENDS["c"]

@@ -12,12 +12,12 @@ import numpy as np
 import pytensor
 import pytest
 
-import cli
-import configs
-import numpy_rnnrbm as ref
+from polyphonic.commands import cli
+from polyphonic.training import configs
+from polyphonic.models import numpy_rnnrbm as ref
 import rnnrbm
 from midi.utils import midiread, roll_from_note_state
-from snippet import SnippetRbm
+from polyphonic.models.snippet import SnippetRbm
 
 ROOT = Path(__file__).resolve().parents[1]
 

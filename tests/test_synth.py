@@ -6,7 +6,7 @@ import wave
 import numpy as np
 import pytest
 
-import synth
+from polyphonic.music import synth
 
 SR = 22050
 TAIL = round(synth.RELEASE * SR)  # release samples appended after the roll's end

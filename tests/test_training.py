@@ -1,4 +1,4 @@
-"""training.updates against NumPy transcriptions of each rule, step by step."""
+"""trainable.updates against NumPy transcriptions of each rule, step by step."""
 
 import numpy as np
 import pytensor
@@ -6,7 +6,7 @@ import pytensor.tensor as pt
 import pytest
 
 import rnnrbm
-import training
+from polyphonic.training import trainable
 
 
 def quadratic_steps(method, steps=4, dtype="float64", **options):
@@ -16,7 +16,7 @@ def quadratic_steps(method, steps=4, dtype="float64", **options):
     a = pytensor.shared(np.array([0.5, -1.0, 2.0], dtype=dtype), name="a")
     b = pytensor.shared(np.array([1.5, 0.25], dtype=dtype), name="b")
     cost = (c * a ** 2).sum() + (b ** 3 / 3).sum()
-    pairs, _ = training.updates([a, b], pytensor.grad(cost, [a, b]), [0.1, 0.05],
+    pairs, _ = trainable.updates([a, b], pytensor.grad(cost, [a, b]), [0.1, 0.05],
                                 method=method, **options)
     step = pytensor.function([], [], updates=pairs, mode=rnnrbm.BACKENDS["c"])
     values = []
@@ -84,14 +84,14 @@ def test_float32_parameters_stay_float32():
 def test_unknown_method_is_refused():
     p = pytensor.shared(np.zeros(2), name="p")
     with pytest.raises(ValueError, match="rmsprop"):
-        training.updates([p], [pt.ones(2)], [0.1], method="rmsprop")
+        trainable.updates([p], [pt.ones(2)], [0.1], method="rmsprop")
 
 
 def test_a_learning_rate_scale_multiplies_every_step():
     """scale = 0.5 halves each SGD step; scale = 0 stops training."""
     a = pytensor.shared(np.array([1.0, -2.0]), name="a")
     scale = pytensor.shared(np.float64(0.5), name="scale")
-    pairs, _ = training.updates([a], [2 * a], [0.1], scale=scale)
+    pairs, _ = trainable.updates([a], [2 * a], [0.1], scale=scale)
     step = pytensor.function([], [], updates=pairs, mode=rnnrbm.BACKENDS["c"])
     step()
     np.testing.assert_allclose(a.get_value(), [1.0 - 0.5 * 0.1 * 2.0, -2.0 + 0.5 * 0.1 * 4.0])

@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 
 optuna = pytest.importorskip("optuna")
 
-import tune  # noqa: E402
+from polyphonic.training import configs, options, tune  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # Tiny trials: 12 pitches, 2 epochs, the criterion on 24 frames after each epoch;
@@ -69,9 +70,12 @@ def test_two_workers_share_one_sqlite_study(tiny_pickle, tmp_path):
     folders = [t.user_attrs["folder"] for t in done]
     assert len(set(folders)) == len(done)
     assert all((Path(f) / "valid.tsv").exists() for f in folders)
-    # The queued parameter sets ran once each.
+    # The queued parameter sets ran once each (counted among the trials from the
+    # queue: the sampler may draw a queued set too, 3 of the space's 165 points).
     for params in queued:
-        assert sum(t.params == params for t in done) == 1
+        assert sum(t.system_attrs.get("fixed_params") == params for t in done) == 1
+        assert [t.params for t in done if t.system_attrs.get("fixed_params") == params] \
+            == [params]
     # Both workers end with the same summary, after all trials.
     bests = [re.findall(r"^best: trial (\d+)", stdout, re.M) for stdout, _ in outputs]
     assert bests[0] == bests[1] and len(bests[0]) == 1
@@ -188,7 +192,8 @@ def test_an_interrupted_worker_loses_no_trial(tiny_pickle, tmp_path):
 
 
 def test_importing_tune_does_not_import_optuna():
-    code = "import sys, tune; assert 'optuna' not in sys.modules; print('ok')"
+    code = ("import sys; import polyphonic.training.tune; "
+            "assert not {'optuna', 'sqlalchemy'} & set(sys.modules); print('ok')")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
     assert result.stdout.strip() == "ok", result.stderr
@@ -197,10 +202,10 @@ def test_importing_tune_does_not_import_optuna():
 def test_pretraining_keys_follow_what_pretraining_depends_on():
     """A fine-tuning option changes neither key; --n-hidden only the RBM's,
     --n-hidden-recurrent only the RNN's, a fixed option given both."""
-    base = ["train", "--config", "paper", "--data", "x.pickle"]
+    base = ["--config", "paper", "--data", "x.pickle"]
 
     def keys(*words):
-        return tune.pretraining_keys(tune.cli.parse_command([*base, *words]))
+        return tune.pretraining_keys(options.parse_train([*base, *words]))
     first = keys("--lr", "0.01")
     assert keys("--lr", "0.005", "--momentum", "0.5", "--k", "3") == first
     assert json.loads(first["rbm"])["n_hidden"] == 150  # the paper configuration's default
@@ -260,7 +265,7 @@ def test_an_unfinished_pretraining_is_not_copied(tmp_path):
     source, target = tmp_path / "source", tmp_path / "target"
     source.mkdir()
 
-    def checkpoint(name, epochs):  # what training.read_checkpoint needs of one
+    def checkpoint(name, epochs):  # what checkpoints.read_checkpoint needs of one
         history = [[epoch, -1.0, 0.1] for epoch in range(1, epochs + 1)]
         np.savez(source / name, config="{}", history=json.dumps(history),
                  rng_state="null", shuffle_state="null", W=np.zeros(2))
@@ -286,20 +291,84 @@ def test_an_unfinished_pretraining_is_not_copied(tmp_path):
 
 
 def test_trials_anneal_longer_than_train_unless_told():
-    train_default = tune.cli.parse_command(["train", "--config", "paper"])
-    trial = tune.cli.parse_command(["train", *tune.trial_words("paper", ["--select-chains", "7"])])
+    train_default = options.parse_train(["--config", "paper"])
+    trial = options.parse_train(tune.trial_words("paper", ["--select-chains", "7"]))
     assert trial.select_chains == 7  # the user's value wins
     for name in ("select_every", "select_frames", "select_temperatures"):
         assert getattr(trial, name) == tune.CRITERION[name] != getattr(train_default, name)
     assert tune.CRITERION["select_chains"] > train_default.select_chains
 
 
-def test_a_named_configuration_is_queued_once_as_a_trial():
-    study = optuna.create_study(direction="maximize")
-    for _ in range(2):  # a second worker's --enqueue queues nothing more
-        tune.enqueue_config(study, "paper-tuned", ["--k", "3"], {"k"})
+def test_a_named_configuration_is_queued_once_as_a_trial(tmp_path):
+    storage = tune.open_storage(f"sqlite:///{tmp_path / 'study.db'}", 60)
+    study = optuna.create_study(storage=storage, study_name="s", direction="maximize")
+    # A second worker's --enqueue queues nothing more.
+    assert [tune.enqueue_config(study, "paper-tuned", ["--k", "3"], {"k"}, storage)
+            for _ in range(2)] == [True, False]
     assert len(study.trials) == 1
+    assert re.fullmatch(r".+:\d+", study.user_attrs["enqueued:paper-tuned"])  # HOST:PID
     values = tune.suggest(study.ask(), {"k"})
-    preset = tune.configs.CONFIGS["paper-tuned"]
+    preset = configs.CONFIGS["paper-tuned"]
     assert values == {name: preset[name] for name in tune.SPACE if name != "k"}
     assert values != tune.suggest(study.ask(), {"k"})  # the next trial is the sampler's
+
+
+def test_a_failed_enqueue_leaves_the_configuration_to_the_next_worker(tmp_path, monkeypatch):
+    storage = tune.open_storage(f"sqlite:///{tmp_path / 'study.db'}", 60)
+    study = optuna.create_study(storage=storage, study_name="s", direction="maximize")
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("database gone")
+    with monkeypatch.context() as patch:
+        patch.setattr(study, "enqueue_trial", fail)
+        with pytest.raises(RuntimeError):
+            tune.enqueue_config(study, "paper", [], set(), storage)
+    assert "enqueued:paper" not in study.user_attrs and not study.trials
+    assert tune.enqueue_config(study, "paper", [], set(), storage)
+    assert len(study.trials) == 1
+
+
+# One racing worker: opens the study, says it is ready, waits for the start
+# file, queues the configuration, prints whether it did.
+RACER = """
+import os, sys, time
+import optuna
+from polyphonic.training import tune
+url, folder, index = sys.argv[1:]
+storage = tune.open_storage(url, 60)
+study = optuna.load_study(study_name="s", storage=storage)
+open(os.path.join(folder, f"ready-{index}"), "w").close()
+while not os.path.exists(os.path.join(folder, "go")):
+    time.sleep(0.001)
+print(tune.enqueue_config(study, "paper", [], set(), storage), os.getpid())
+"""
+
+
+def test_workers_starting_together_queue_a_configuration_once(tmp_path):
+    """Eight workers call enqueue_config for one SQLite study at the same
+    instant (released together by a file): one queues the trial and records
+    the study attribute, the others queue nothing."""
+    url, workers = f"sqlite:///{tmp_path / 'study.db'}", 8
+    optuna.create_study(storage=tune.open_storage(url, 60), study_name="s",
+                        direction="maximize")
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, url, str(tmp_path), str(i)],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True) for i in range(workers)]
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("ready-*"))) < workers:
+        assert time.monotonic() < deadline and all(r.poll() is None for r in racers), \
+            [r.communicate() for r in racers if r.poll() is not None]
+        time.sleep(0.01)
+    (tmp_path / "go").touch()
+    outputs = [racer.communicate(timeout=60) for racer in racers]
+    for racer, (_, stderr) in zip(racers, outputs):
+        assert racer.returncode == 0, stderr
+    study = optuna.load_study(study_name="s", storage=url)
+    args = options.parse_train(["--config", "paper"])
+    params = {name: getattr(args, name) for name in tune.SPACE}
+    assert [(t.state, t.system_attrs.get("fixed_params")) for t in study.get_trials()] == [
+        (optuna.trial.TrialState.WAITING, params)]
+    said = [stdout.split() for stdout, _ in outputs]
+    assert sorted(queued for queued, _ in said) == ["False"] * (workers - 1) + ["True"]
+    winner = next(pid for queued, pid in said if queued == "True")
+    assert study.user_attrs["enqueued:paper"].endswith(f":{winner}")  # HOST:PID

@@ -10,7 +10,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
-import compare  # noqa: E402
+from polyphonic.evaluation import compare  # noqa: E402
 
 EPOCHS = (1, 10, 100, 200)
 

@@ -13,9 +13,9 @@ import time
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")))
 
-from datasets import load_pickle_rolls  # noqa: E402
-from rnn import Rnn  # noqa: E402
-from selection import rnn_log_likelihood  # noqa: E402
+from polyphonic.music.datasets import load_pickle_rolls  # noqa: E402
+from polyphonic.models.rnn import Rnn  # noqa: E402
+from polyphonic.training.selection import rnn_log_likelihood  # noqa: E402
 
 batch, lr, epochs = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
 train = load_pickle_rolls("data/Nottingham.pickle", "train")

@@ -1,4 +1,4 @@
-"""Model selection's criterion (evaluate.validation_log_likelihood, seed 4321,
+"""Model selection's criterion (scoring.validation_log_likelihood, seed 4321,
 float32) with several anneals, on the first 10 validation sequences of JSB
 Chorales (619 frames), for three models of the first search. Run from the
 project folder: python results/table1/jsb-search-1/criterion_anneals.py [CHECKPOINT ...]"""
@@ -8,9 +8,9 @@ import time
 import numpy as np
 
 sys.path.insert(0, ".")
-from datasets import load_pickle_rolls  # noqa: E402
-from evaluate import validation_log_likelihood  # noqa: E402
-from numpy_rnnrbm import PARAM_NAMES  # noqa: E402
+from polyphonic.music.datasets import load_pickle_rolls  # noqa: E402
+from polyphonic.evaluation.scoring import validation_log_likelihood  # noqa: E402
+from polyphonic.models.numpy_rnnrbm import PARAM_NAMES  # noqa: E402
 
 ANNEALS = [(5, 100), (5, 1000), (20, 1000)]
 rolls = load_pickle_rolls("data/JSB Chorales.pickle", "valid")[:10]

@@ -14,7 +14,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-import training
+from polyphonic.training import trainable
 from rnnrbm import (BACKENDS, FRAME_SECONDS, PITCH_RANGE, link_openblas, rnn_states,
                     shared_normal, shared_zeros)
 
@@ -49,7 +49,7 @@ def build_rnn(n_visible, n_hidden_recurrent, seed=0xBEEF, dtype="float64", init_
                 probabilities=pt.sigmoid(activation), log_likelihoods=log_likelihoods)
 
 
-class Rnn(training.Trainable):
+class Rnn(trainable.Trainable):
     """The RNN with compiled functions to train by BPTT and to score sequences.
 
     train_function(chunk) -> mean log-likelihood per frame of the chunk (exact),
@@ -66,7 +66,7 @@ class Rnn(training.Trainable):
         """Build and compile the model.
 
         lr, optimizer ("sgd" or "adam"), momentum (Nesterov, with sgd),
-        clip_norm : the descent rule (training.updates).
+        clip_norm : the descent rule (trainable.updates).
         r, dt, seed, dtype, backend : as for rnnrbm.RnnRbm.
         init_scale : standard deviation of the initial weights.
         """
@@ -78,7 +78,7 @@ class Rnn(training.Trainable):
         model = build_rnn(r[1] - r[0], n_hidden_recurrent, seed, dtype, init_scale)
         self.params = model["params"]
         mean = model["log_likelihoods"].mean()
-        updates, self.optimizer_state = training.updates(
+        updates, self.optimizer_state = trainable.updates(
             self.params, pytensor.grad(-mean, self.params), [lr] * len(self.params),
             momentum=momentum, method=optimizer, clip_norm=clip_norm)
         mode = BACKENDS[backend]

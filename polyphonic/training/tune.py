@@ -55,9 +55,10 @@ import sys
 import time
 import warnings
 
-import cli
-import configs
-from cli import CommandError, display, status
+from polyphonic import console
+from polyphonic.console import UserError, display, status
+from polyphonic.paths import RUNS
+from polyphonic.training import checkpoints, options, workflow
 
 TRIAL_FOLDER = "trial-{:04d}"
 POLL_SECONDS = 5  # how often a worker with nothing to run looks at the study again
@@ -111,13 +112,54 @@ def suggest(trial, fixed=()):
             for name, (kind, low, high, options) in SPACE.items() if name not in fixed}
 
 
-def enqueue_config(study, name, words, fixed):
+def enqueue_config(study, name, words, fixed, storage):
     """Queue, once per study, a trial with the named configuration's values of
     the searched settings (the train options `words` applied, `fixed` not
-    searched): a search then starts from a known good point."""
-    args = cli.parse_command(["train", "--config", name, *words])
-    study.enqueue_trial({option: getattr(args, option) for option in SPACE
-                         if option not in fixed}, skip_if_exists=True)
+    searched): a search then starts from a known good point. True if this
+    call queued it.
+
+    Optuna's skip_if_exists is not enough: it reads the trials and inserts in
+    separate transactions, so workers starting together could each queue the
+    trial. The one worker that claims the study attribute enqueued:NAME in
+    `storage` (the RDBStorage; `claim`) queues it.
+    """
+    args = options.parse_train(["--config", name, *words])
+    params = {option: getattr(args, option) for option in SPACE if option not in fixed}
+    with claim(storage, study.study_name, f"enqueued:{name}") as claimed:
+        if claimed:  # skip_if_exists: a study whose trial was queued before claims existed
+            study.enqueue_trial(params, skip_if_exists=True)
+    return claimed
+
+
+@contextlib.contextmanager
+def claim(storage, study_name, key):
+    """A context giving True if this call inserted the user attribute `key`
+    (its value: this worker, "HOST:PID") of the study in the RDBStorage
+    `storage`, False if it was there: the table's unique (study_id, key) lets
+    one insert only, even by workers starting at the same instant. A claim
+    whose block raises is deleted again, so that a later worker may claim it."""
+    from sqlalchemy import column, delete, insert, table
+    from sqlalchemy.exc import IntegrityError
+
+    attributes = table("study_user_attributes", column("study_id"), column("key"),
+                       column("value_json"))  # Optuna's table, the same since 2.6 (models.py)
+    study_id = storage.get_study_id_from_name(study_name)
+    try:
+        with storage.engine.begin() as connection:
+            connection.execute(insert(attributes).values(
+                study_id=study_id, key=key,
+                value_json=json.dumps(f"{socket.gethostname()}:{os.getpid()}")))
+        claimed = True
+    except IntegrityError:
+        claimed = False
+    try:
+        yield claimed
+    except BaseException:
+        if claimed:
+            with contextlib.suppress(Exception), storage.engine.begin() as connection:
+                connection.execute(delete(attributes).where(attributes.c.study_id == study_id,
+                                                            attributes.c.key == key))
+        raise
 
 
 def make_pruner(epochs, select_every):
@@ -138,7 +180,7 @@ def make_pruner(epochs, select_every):
 
 
 def reporter(trial, values):
-    """The on_select callback of cli.train for `trial`: report each criterion
+    """The on_select callback of workflow.train for `trial`: report each criterion
     value at its epoch (appending it to `values`) and stop the trial with
     optuna.TrialPruned when the pruner says so."""
     import optuna
@@ -165,10 +207,10 @@ def requeue(trial):
 
 def pretraining_keys(args):
     """{"rbm": KEY, "rnn": KEY} for a train run of the parsed arguments `args`:
-    every setting its RBM or RNN pretraining (cli.new_model, pretrain.py)
+    every setting its RBM or RNN pretraining (workflow.new_model, pretrain.py)
     depends on, as a JSON string; None for a pretraining the run does not do.
     Pretraining is deterministic, so runs with the same key pretrain alike."""
-    data = cli.training_data(args.data)
+    data = workflow.training_data(args.data)
     common = dict(data=os.path.abspath(data), split=args.split,
                   pitch_range=list(args.pitch_range), dt=args.dt,
                   frames_per_beat=args.frames_per_beat, encoding=args.encoding,
@@ -177,7 +219,7 @@ def pretraining_keys(args):
                   backend=args.backend)
     rbm = dict(common, n_hidden=args.n_hidden, epochs=args.pretrain_rbm_epochs,
                lr=args.pretrain_rbm_lr, k=args.pretrain_rbm_k)
-    rnn = dict(common, valid=os.path.abspath(cli.named_dataset(args.valid)) if args.valid
+    rnn = dict(common, valid=os.path.abspath(workflow.named_dataset(args.valid)) if args.valid
                else None, n_hidden_recurrent=args.n_hidden_recurrent,
                epochs=args.pretrain_rnn_epochs, lr=args.pretrain_rnn_lr,
                optimizer=args.pretrain_rnn_optimizer, clip_norm=args.pretrain_rnn_clip_norm)
@@ -222,7 +264,7 @@ def copy_pretraining(kind, source, out, epochs):
     try:
         for name in names:
             shutil.copyfile(os.path.join(source, name), temporaries[name])
-        history = cli.training.read_checkpoint(temporaries[f"{kind}.npz"])["history"]
+        history = checkpoints.read_checkpoint(temporaries[f"{kind}.npz"])["history"]
         if len(history) != epochs:
             return False
         if kind == "rnn":
@@ -251,8 +293,8 @@ def objective(trial, base_words, fixed, runs_folder):
 
     params = suggest(trial, fixed)
     out = os.path.join(runs_folder, TRIAL_FOLDER.format(trial.number))
-    keys = pretraining_keys(cli.parse_command(["train", *base_words,
-                                               *cli.option_words(params)]))
+    keys = pretraining_keys(options.parse_train([*base_words,
+                                               *options.option_words(params)]))
     history = optuna.storages.RetryHeartbeatStaleTrialCallback.retry_history(frozen(trial))
     settings = dict(params, out=out)
     retried = ""
@@ -271,10 +313,10 @@ def objective(trial, base_words, fixed, runs_folder):
     trial.set_user_attr("host", socket.gethostname())
     for kind, key in keys.items():
         trial.set_user_attr(f"{kind}_pretraining", key)
-    trial.set_user_attr("command", shlex.join([*cli.interpreter_and_script(), "train",
-                                               *base_words, *cli.option_words(settings)]))
+    trial.set_user_attr("command", shlex.join([*console.interpreter_and_script(), "train",
+                                               *base_words, *options.option_words(settings)]))
     print(f"trial {trial.number} started (worker {socket.gethostname()}:{os.getpid()}"
-          f"{retried}): {' '.join(cli.option_words(params))}, in {display(out)}", flush=True)
+          f"{retried}): {' '.join(options.option_words(params))}, in {display(out)}", flush=True)
     if not history:
         reused = reuse_pretraining(trial, keys, out)
         if reused:
@@ -283,22 +325,22 @@ def objective(trial, base_words, fixed, runs_folder):
                 for kind, number in reused.items()), flush=True)
     values = []
     try:
-        cli.train_settings(settings, reporter(trial, values), base_words)
+        workflow.train_settings(settings, reporter(trial, values), base_words)
     except optuna.TrialPruned as err:
         print(f"trial {trial.number} pruned: {err}", flush=True)
         raise
-    except CommandError as err:
-        if err.status != cli.EXIT_FAILED:
+    except UserError as err:
+        if err.status != console.EXIT_FAILED:
             raise
         print(f"trial {trial.number} pruned: {err}", flush=True)  # training diverged
         raise optuna.TrialPruned(str(err)) from None
-    except (cli.Interrupted, KeyboardInterrupt):
+    except (console.Interrupted, KeyboardInterrupt):
         requeue(trial)
         print(f"trial {trial.number} is queued again; it resumes from its checkpoint when a "
               "worker runs the tune command again", file=sys.stderr, flush=True)
         raise
     if not values:
-        raise CommandError(f"trial {trial.number}: training computed no selection criterion")
+        raise UserError(f"trial {trial.number}: training computed no selection criterion")
     print(f"trial {trial.number} finished: {max(values):.4f}", flush=True)
     return max(values)
 
@@ -307,7 +349,7 @@ def objective(trial, base_words, fixed, runs_folder):
 
 def open_storage(url, grace):
     """An optuna RDBStorage for `url` with heartbeats (a trial silent for
-    `grace` seconds is failed and queued again), or a CommandError naming it.
+    `grace` seconds is failed and queued again), or a UserError naming it.
 
     SQLite ignores the row locks Optuna relies on to hand a queued trial to
     one worker only; every transaction is made BEGIN IMMEDIATE (SQLAlchemy's
@@ -326,15 +368,15 @@ def open_storage(url, grace):
                 heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback())
             break
         except ImportError as err:
-            raise CommandError(f"--storage {shown(url)}: no driver for this database "
-                               f"({err.__cause__ or err}); for PostgreSQL: pip install "
-                               "psycopg2-binary and write postgresql+psycopg2://USER:PASSWORD@"
-                               "HOST/DATABASE") from None
+            raise UserError(f"--storage {shown(url)}: no driver for this database "
+                            f"({err.__cause__ or err}); for PostgreSQL: pip install "
+                            "psycopg2-binary and write postgresql+psycopg2://USER:PASSWORD@"
+                            "HOST/DATABASE") from None
         except Exception as err:
             if attempt == 2 or not type(err).__name__.endswith(("OperationalError",
                                                                "IntegrityError",
                                                                "StorageInternalError")):
-                raise CommandError(f"--storage {shown(url)}: {first_line(err)}") from None
+                raise UserError(f"--storage {shown(url)}: {first_line(err)}") from None
             time.sleep(random.uniform(0.5, 2))
     if sqlite:
         from sqlalchemy import event
@@ -368,23 +410,23 @@ def first_line(err):
 
 
 def open_study(storage, name, url, base_words, sampler=None, pruner=None):
-    """The study `name` in `storage`, created if new; a CommandError if it
+    """The study `name` in `storage`, created if new; a UserError if it
     exists and minimises, or was started with other train options."""
     import optuna
 
     study = optuna.create_study(storage=storage, study_name=name, direction="maximize",
                                 load_if_exists=True, sampler=sampler, pruner=pruner)
     if study.direction != optuna.study.StudyDirection.MAXIMIZE:
-        raise CommandError(f"--study {name}: the study in {shown(url)} minimises its "
-                           "objective; tune maximises the validation criterion: choose "
-                           "another --study")
+        raise UserError(f"--study {name}: the study in {shown(url)} minimises its "
+                        "objective; tune maximises the validation criterion: choose "
+                        "another --study")
     options = study.user_attrs.get("train_options")
     if options is None:
         study.set_user_attr("train_options", base_words)
     elif options != base_words:
-        raise CommandError(f"--study {name}: its trials run with the train options "
-                           f"{shlex.join(options)!r}, this worker's are "
-                           f"{shlex.join(base_words)!r}: give the same ones, or another --study")
+        raise UserError(f"--study {name}: its trials run with the train options "
+                        f"{shlex.join(options)!r}, this worker's are "
+                        f"{shlex.join(base_words)!r}: give the same ones, or another --study")
     return study
 
 
@@ -435,7 +477,7 @@ def summary(study, runs_folder, data):
     print(text, end="")
     os.makedirs(runs_folder, exist_ok=True)
     path = os.path.join(runs_folder, "trials.tsv")
-    with cli.training.atomic_output(path) as temporary, open(temporary, "w") as f:
+    with checkpoints.atomic_output(path) as temporary, open(temporary, "w") as f:
         f.write(text)
     counts = collections.Counter(t.state for t in trials)
     print(f"study {study.study_name}: {len(trials)} trials ("
@@ -450,8 +492,8 @@ def summary(study, runs_folder, data):
     checkpoint = os.path.join(best.user_attrs.get("folder", ""), "best.npz")
     print(f"best: trial {best.number}, validation {best.value:.4f}, {checkpoint} "
           f"(on {best.user_attrs.get('host', '?')})")
-    if cli.named_dataset(data).endswith((".pickle", ".pkl")):  # what evaluate reads
-        evaluate = [*cli.interpreter_and_script(), "evaluate", display(checkpoint),
+    if workflow.named_dataset(data).endswith((".pickle", ".pkl")):  # what evaluate reads
+        evaluate = [*console.interpreter_and_script(), "evaluate", display(checkpoint),
                     "--pickle", data]
         print(f"evaluate it on test with:\n  {shlex.join(evaluate)}", flush=True)
 
@@ -466,54 +508,52 @@ def trial_words(config, words):
     """Train's words for every trial: --config `config`, tune's CRITERION
     settings that the user's `words` do not give, then `words`."""
     given = given_options(words)
-    return ["--config", config, *cli.option_words(
+    return ["--config", config, *options.option_words(
         {name: value for name, value in CRITERION.items() if name not in given}), *words]
 
 
 def run(args, argv):
-    """The tune command (see cli.build_parser and this module's docstring)."""
+    """The tune command (see commands/cli.py's parser and this module's docstring)."""
     try:
         import optuna
     except ImportError:
-        raise CommandError("tune needs Optuna: pip install 'optuna>=4.9' (requirements.txt "
-                           "lists it), e.g. .venv/bin/pip install -r requirements.txt") from None
+        raise UserError("tune needs Optuna: pip install 'optuna>=4.9' (requirements.txt "
+                        "lists it), e.g. .venv/bin/pip install -r requirements.txt") from None
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # our own lines say what happens
     if not re.fullmatch(r"[A-Za-z0-9._-]+", args.study):
-        raise CommandError(f"--study {args.study}: use letters, digits, '.', '_' and '-' only "
-                           "(it names a folder)")
+        raise UserError(f"--study {args.study}: use letters, digits, '.', '_' and '-' only "
+                        "(it names a folder)")
     for word in args.train_words:
         if word.split("=")[0] in RESERVED:
-            raise CommandError(f"{word}: tune does not pass this on (it sets each trial's "
-                               "folder and resumes it itself, on the train split; its own "
-                               "--out is the study's folder)")
+            raise UserError(f"{word}: tune does not pass this on (it sets each trial's "
+                            "folder and resumes it itself, on the train split; its own "
+                            "--out is the study's folder)")
     given = given_options(args.train_words)
     base_words = trial_words(args.config, args.train_words)
     # The user's train options, checked now rather than in every trial: parsed
     # as train parses them (argparse names a wrong one and exits with status 2).
-    parser = cli.ArgumentParser(prog=f"{cli.PROG} tune")
-    cli.add_training_arguments(parser, "train", configs.CONFIGS[args.config])
-    trial_args = parser.parse_args(base_words)
+    trial_args = options.parse_train(base_words, prog=f"{console.PROG} tune")
     if not trial_args.select_every:
-        raise CommandError("--select-every 0: tune maximises model selection's criterion; "
-                           f"give --select-every N (tune's default: {CRITERION['select_every']})")
+        raise UserError("--select-every 0: tune maximises model selection's criterion; "
+                        f"give --select-every N (tune's default: {CRITERION['select_every']})")
     if "pretrain_rnn_epochs" not in given and (
             not trial_args.learn_u0 or trial_args.frames_per_step > 1
             or trial_args.encoding != "piano-roll"):
-        raise CommandError(f"--config {args.config}: tune searches --pretrain-rnn-epochs, which "
-                           "needs --learn-u0 and one piano-roll frame per step: give those, or "
-                           "--pretrain-rnn-epochs 0")
-    path = cli.training_data(trial_args.data)
+        raise UserError(f"--config {args.config}: tune searches --pretrain-rnn-epochs, which "
+                        "needs --learn-u0 and one piano-roll frame per step: give those, or "
+                        "--pretrain-rnn-epochs 0")
+    path = workflow.training_data(trial_args.data)
     data = trial_args.data or path  # as the evaluate command of the summary names it
     name = "Nottingham" if not trial_args.data else re.sub(
         r"\.(pickle|pkl)$", "", os.path.basename(os.path.normpath(path)))
     name = re.sub(r"\s+", "-", name)
     if not args.summary:  # the data is there, before anything is made for it
         if path.endswith((".pickle", ".pkl")):
-            cli.existing_file("--data", path)
+            console.existing_file("--data", path)
         else:
-            cli.midi_paths(path, "")
-    out = cli.output_folder("--out", args.out or os.path.join(cli.RUNS, f"tune-{name}"))
+            workflow.midi_paths(path, "")
+    out = console.output_folder("--out", args.out or os.path.join(RUNS, f"tune-{name}"))
     url = args.storage or "sqlite:///" + os.path.abspath(os.path.join(out, "study.db"))
     runs_folder = os.path.join(out, args.study)
     storage = open_storage(url, args.grace)
@@ -522,24 +562,24 @@ def run(args, argv):
             study = optuna.load_study(study_name=args.study, storage=storage)
         except KeyError:
             names = optuna.get_all_study_names(storage)
-            raise CommandError(f"--study {args.study}: no such study in {shown(url)} (it has: "
-                               f"{', '.join(names) or 'none'})") from None
+            raise UserError(f"--study {args.study}: no such study in {shown(url)} (it has: "
+                            f"{', '.join(names) or 'none'})") from None
         stored = study.user_attrs.get("train_options")
         if stored:  # the data the trials ran on, for the evaluate command
-            data = cli.parse_command(["train", *stored]).data or data
+            data = options.parse_train([*stored]).data or data
     else:
         sampler = optuna.samplers.TPESampler(constant_liar=True)  # a seed of its own per worker
         study = open_study(storage, args.study, url, base_words, sampler,
                            make_pruner(trial_args.epochs, trial_args.select_every))
         for name in args.enqueue:
-            enqueue_config(study, name, args.train_words, given)
+            enqueue_config(study, name, args.train_words, given, storage)
         status(f"worker {socket.gethostname()}:{os.getpid()} on study {args.study} in "
                f"{shown(url)}, until {args.trials} trials have finished; trials in "
                f"{display(runs_folder)}")
         try:
             work(study, args.trials,
                  lambda trial: objective(trial, base_words, given, runs_folder))
-        except (cli.Interrupted, KeyboardInterrupt):
-            status(f"Worker stopped by {cli.signal_name()}.")
-            raise cli.Interrupted from None
+        except (console.Interrupted, KeyboardInterrupt):
+            status(f"Worker stopped by {console.signal_name()}.")
+            raise console.Interrupted from None
     summary(study, runs_folder, data)

@@ -42,7 +42,7 @@ import signal
 
 import numpy as np
 
-from numpy_rnnrbm import free_energies, rnn_biases, rnn_states, sigmoid, softplus
+from polyphonic.models.numpy_rnnrbm import free_energies, rnn_biases, rnn_states, sigmoid, softplus
 
 
 GROUP_CHAINS = 20000  # AIS chains run together (their states take 14 MB in float64)
@@ -57,7 +57,7 @@ def compile_ais(dtype="float64"):
     import pytensor
     import pytensor.tensor as pt
 
-    from gibbs import AnnealedGibbs
+    from polyphonic.models.gibbs import AnnealedGibbs
     from rnnrbm import BACKENDS
 
     inputs = [*(pt.matrix(name, dtype=dtype) for name in ("W", "bv", "bh", "v")),
@@ -104,7 +104,7 @@ def ais_log_weights(W, bv, bh, rng, n_chains, n_temperatures, dtype):
     c * rows + i). The chains' starting states, then for each temperature
     the two keys of the kernel's uniform streams, are drawn from `rng` in
     that order."""
-    from gibbs import new_keys
+    from polyphonic.models.gibbs import new_keys
 
     f = _compiled(compile_ais, dtype)
     n_rows, n_visible = bv.shape
@@ -141,7 +141,7 @@ def weighted_marginals(W, bv, bh, v, log_w, rng, dtype):
     model's validation frames such a chain of 25 steps, the generation
     procedure's, gave an expected accuracy of 52.7 %, of 200 steps 59.3 %,
     of 1,000 steps 61.0 % (results/paper-nottingham)."""
-    from gibbs import new_keys
+    from polyphonic.models.gibbs import new_keys
 
     f = _compiled(compile_chain, dtype)
     n_chains, n_rows = log_w.shape
@@ -167,7 +167,7 @@ def compile_chain(dtype="float64"):
     import pytensor
     import pytensor.tensor as pt
 
-    from gibbs import GibbsChain
+    from polyphonic.models.gibbs import GibbsChain
     from rnnrbm import BACKENDS
 
     inputs = [*(pt.matrix(name, dtype=dtype) for name in ("W", "bv", "bh", "v")),
@@ -329,7 +329,7 @@ class BatchCache:
             return f["log_likelihoods"], f["variances"], f["marginals"]
 
     def save(self, i, result):
-        from training import atomic_output
+        from polyphonic.training.checkpoints import atomic_output
 
         with atomic_output(self.path(i)) as temporary, open(temporary, "wb") as f:
             np.savez(f, log_likelihoods=result[0], variances=result[1], marginals=result[2])

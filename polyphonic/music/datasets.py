@@ -23,6 +23,17 @@ class _PlainDataUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
 
 
+def _unreadable(path, split, err):
+    """The ValueError for a file that is not one of these data sets, saying why
+    in words (the unpickler's own messages, like 'invalid load key', say little)."""
+    reason = {pickle.UnpicklingError: "not a pickle file", EOFError: "the file ends early",
+              KeyError: f"no split {split!r} in it"}.get(type(err), f"{type(err).__name__}: {err}")
+    if isinstance(err, pickle.UnpicklingError) and str(err).startswith("refusing"):
+        reason = f"it {err} (these data sets hold only lists and numbers)"
+    return ValueError(f"{path} is not a piano-roll data set in the paper's pickle format "
+                      f"({reason})")
+
+
 def load_pickle_rolls(path, split, r=(21, 109)):
     """Return the sequences of one split as (frames, r[1] - r[0]) uint8 piano rolls.
 
@@ -33,6 +44,10 @@ def load_pickle_rolls(path, split, r=(21, 109)):
         raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
     try:
         with open(path, "rb") as f:
+            if f.read(4) == b"MThd":
+                raise ValueError(f"{path} is a MIDI file, not a piano-roll data set in the "
+                                 "paper's pickle format (MIDI files go to --data)")
+            f.seek(0)
             data = _PlainDataUnpickler(f).load()
         sequences = data[split]
         rolls = []
@@ -42,10 +57,13 @@ def load_pickle_rolls(path, split, r=(21, 109)):
                 pitches = [p - r[0] for p in notes if r[0] <= p < r[1]]
                 roll[t, pitches] = 1
             rolls.append(roll)
+    except ValueError as err:
+        if "is a MIDI file" in str(err):
+            raise
+        raise _unreadable(path, split, err) from err
     except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError,
-            IndexError, ValueError) as err:
-        raise ValueError(f"cannot read piano-roll dataset {path} (split {split!r}): "
-                         f"{type(err).__name__}: {err}") from err
+            IndexError) as err:
+        raise _unreadable(path, split, err) from err
     if not rolls:
         raise ValueError(f"{path}: split {split!r} holds no sequences")
     return rolls

@@ -12,11 +12,11 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-import training
+from polyphonic.training import trainable
 from rnnrbm import BACKENDS, build_rbm, link_openblas, shared_normal, shared_zeros
 
 
-class Rbm(training.Trainable):
+class Rbm(trainable.Trainable):
     """An RBM with compiled functions to train and to sample.
 
     train_function(batch) -> the batch's monitor (rnnrbm.build_rbm), after one
@@ -45,7 +45,7 @@ class Rbm(training.Trainable):
         v = pt.matrix("v", dtype=dtype)
         v_sample, cost, monitor, next_rng = build_rbm(v, W, bv, bh, k, self.rng, fused)
         gradients = pytensor.grad(cost, self.params, consider_constant=[v_sample])
-        updates, self.optimizer_state = training.updates(
+        updates, self.optimizer_state = trainable.updates(
             self.params, gradients, [lr] * 3, momentum=momentum)
         mode = BACKENDS[backend]
         self.train_function = pytensor.function(

@@ -1,7 +1,7 @@
 """Model selection: keep the checkpoint of the epoch that does best on validation data.
 
 The paper selects its models by early stopping on the validation split. The
-criterion for an RNN-RBM is evaluate.validation_log_likelihood (a cheap AIS
+criterion for an RNN-RBM is scoring.validation_log_likelihood (a cheap AIS
 with a fixed seed: what the paper reports, measured alike at every epoch);
 for the RNN of the pretraining, its exact log-likelihood.
 """
@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-import training
+from polyphonic.training import checkpoints
 
 
 def rnn_log_likelihood(model, rolls):
@@ -20,8 +20,8 @@ def rnn_log_likelihood(model, rolls):
 
 
 def rnnrbm_criterion(model, rolls, n_chains=5, n_temperatures=100):
-    """evaluate.validation_log_likelihood of an rnnrbm.RnnRbm's current parameters on `rolls`."""
-    from evaluate import validation_log_likelihood
+    """scoring.validation_log_likelihood of an rnnrbm.RnnRbm's current parameters on `rolls`."""
+    from polyphonic.evaluation.scoring import validation_log_likelihood
 
     def criterion():
         params = {p.name: p.get_value().astype(np.float64) for p in model.params}
@@ -65,7 +65,7 @@ class BestCheckpoint:
         return max(self.rows, key=lambda row: row[1], default=None)
 
     def write(self):
-        with training.atomic_output(self.log_path) as temporary, open(temporary, "w") as f:
+        with checkpoints.atomic_output(self.log_path) as temporary, open(temporary, "w") as f:
             f.write("epoch\tvalue\n" + "".join(f"{e}\t{v:.6f}\n" for e, v in self.rows))
 
     def __call__(self, epoch):

@@ -55,16 +55,17 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.abspath(__file__))
-TRAIN_GLOB = os.path.join(ROOT, "data", "Nottingham", "train", "*.mid")
+from polyphonic.paths import DATA, RESULTS, ROOT
+
+TRAIN_GLOB = os.path.join(DATA, "Nottingham", "train", "*.mid")
 CONFIGS = ["c-float64", "c-float32", "numba-float64", "numba-float32"]
 CHUNK_FRAMES = 100  # RnnRbm.train's default batch_size
 DEFAULTS = dict(chunks=300, warmup=20, repeats=5, generate_calls=7)
 QUICK = dict(chunks=60, warmup=10, repeats=3, generate_calls=3)
 AIS_FRAMES = 20
-AIS_MODEL = os.path.join(ROOT, "results", "paper-nottingham", "ablation", "tutorial-recipe",
+AIS_MODEL = os.path.join(RESULTS, "paper-nottingham", "ablation", "tutorial-recipe",
                          "checkpoint.npz")
-AIS_DATA = os.path.join(ROOT, "data", "Nottingham.pickle")
+AIS_DATA = os.path.join(DATA, "Nottingham.pickle")
 TIMEOUT = 1800  # seconds per worker process
 MAX_WARNINGS = 20  # distinct warning lines listed under the table
 RESULT = "BENCH_RESULT "  # prefix of the line a worker reports its result on
@@ -126,7 +127,7 @@ def worker_speed(config, chunks, warmup, repeats, generate_calls):
     """Train ms/chunk, and unless config is 'numpy' NumPy's ms/chunk timed
     alternately with it and generate s/sample."""
     import numpy as np
-    import numpy_rnnrbm
+    from polyphonic.models import numpy_rnnrbm
 
     data = load_chunks(chunks)
     rng = np.random.default_rng(0)
@@ -148,22 +149,22 @@ def worker_ais(config):
     """AIS min (see the docstring at the top) and the mean log-likelihood of the frames."""
     import numpy as np
 
-    import evaluate
-    import training
-    from datasets import load_pickle_rolls
-    from numpy_rnnrbm import PARAM_NAMES, free_energies, rnn_biases
+    from polyphonic.evaluation import scoring
+    from polyphonic.training import checkpoints
+    from polyphonic.music.datasets import load_pickle_rolls
+    from polyphonic.models.numpy_rnnrbm import PARAM_NAMES, free_energies, rnn_biases
 
     dtype = config.split("-")[1]
-    state = training.read_checkpoint(AIS_MODEL)
+    state = checkpoints.read_checkpoint(AIS_MODEL)
     params = {name: state[name].astype(np.float64) for name in PARAM_NAMES}
     rolls = load_pickle_rolls(AIS_DATA, "test", state["config"]["r"])
     frames = np.concatenate(rolls).astype(np.float64)
     biases = [rnn_biases(roll.astype(np.float64), params)[1:] for roll in rolls]
     bv, bh = (np.concatenate([b[i] for b in biases]) for i in (0, 1))
     rows = np.linspace(0, len(frames) - 1, AIS_FRAMES).astype(int)
-    evaluate._compiled(evaluate.compile_ais, dtype)  # compile outside the timing
+    scoring._compiled(scoring.compile_ais, dtype)  # compile outside the timing
     start = time.thread_time()
-    log_z, _ = evaluate.ais_log_partition(params["W"], bv[rows], bh[rows],
+    log_z, _ = scoring.ais_log_partition(params["W"], bv[rows], bh[rows],
                                           np.random.default_rng(0), 100, 1000, dtype)
     seconds = time.thread_time() - start
     log_likelihood = -free_energies(frames[rows], params["W"], bv[rows], bh[rows]) - log_z
@@ -209,7 +210,7 @@ def run_worker(kind, warnings, env=None, **kwargs):
     On failure returns {"error": [short reason]}. Warning lines from the
     worker's stderr are added to the `warnings` set.
     """
-    command = [sys.executable, os.path.abspath(__file__), "--worker",
+    command = [sys.executable, "-m", __name__, "--worker",
                json.dumps(dict(kind=kind, **kwargs))]
     try:
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True,
@@ -248,7 +249,7 @@ def machine_header():
     import numpy
     import pytensor
 
-    import gibbs
+    from polyphonic.models import gibbs
     import rnnrbm
 
     rnnrbm.link_openblas()  # sets blas__ldflags and OPENBLAS_NUM_THREADS
@@ -333,11 +334,7 @@ def run(configs=CONFIGS, quick=False, chunks=None, memory=True, memory_all=False
               + "\n".join(shown) + ("\n..." if len(warnings) > len(shown) else ""))
 
 
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["--worker"]:  # one measurement, in its own process (run_worker)
-        job = json.loads(sys.argv[2])
-        print(RESULT + json.dumps(WORKERS[job.pop("kind")](**job)), flush=True)
-    else:  # `python bench.py [OPTIONS]` is `python rnnrbm.py bench [OPTIONS]`
-        import cli
-
-        sys.exit(cli.main(["bench", *sys.argv[1:]]))
+if __name__ == "__main__" and sys.argv[1:2] == ["--worker"]:
+    # One measurement, in its own process (run_worker).
+    job = json.loads(sys.argv[2])
+    print(RESULT + json.dumps(WORKERS[job.pop("kind")](**job)), flush=True)

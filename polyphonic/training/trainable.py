@@ -1,5 +1,5 @@
-"""Training machinery shared by every model here: descent updates, checkpoints,
-and the epoch loop with exact resume.
+"""Training machinery shared by every model here: descent updates and the
+epoch loop with exact resume (checkpoints: checkpoints.py).
 
 The tutorial trains with plain SGD. The paper's recipe (Boulanger-Lewandowski
 et al. 2012, and the tutorial's list of what it leaves out) adds separate
@@ -8,16 +8,15 @@ clipping; the paper's RNN pretraining may use an adaptive method. Each is an
 argument of `updates`; with the defaults it is the tutorial's SGD.
 """
 
-import contextlib
-import glob
 import json
 import os
 import time
-import zipfile
 
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
+
+from polyphonic.training.checkpoints import CHECKPOINT_JSON, atomic_output, read_checkpoint
 
 
 def clip_gradients(gradients, clip_norm=None, clip_value=None):
@@ -83,78 +82,6 @@ def updates(params, gradients, learning_rates, momentum=0.0, method="sgd", clip_
     return pairs, state
 
 
-# ---------------------------------------------------------------- checkpoints
-
-CHECKPOINT_JSON = ("config", "history", "rng_state", "shuffle_state")
-
-
-def read_checkpoint(path):
-    """Return a checkpoint's entries (see Trainable.save), JSON ones decoded.
-
-    Raises ValueError naming the file, and saying what is wrong with it, if it
-    is missing, not an .npz file, or not one that Trainable.save wrote.
-    """
-    def refuse(reason):
-        return ValueError(f"{path} is not an rnnrbm checkpoint: {reason}")
-
-    try:
-        with np.load(path) as f:
-            missing = [key for key in CHECKPOINT_JSON if key not in f.files]
-            if missing:
-                raise refuse(f"it has no entries {', '.join(missing)}")
-            state = {}
-            for key in f.files:
-                try:
-                    state[key] = f[key]
-                except ValueError:  # NumPy refuses object arrays without allow_pickle
-                    raise refuse(f"its entry {key!r} holds Python objects") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as err:
-        raise refuse(f"not a readable .npz file ({type(err).__name__}: {err})") from None
-    except ValueError as err:
-        if "is not an rnnrbm checkpoint" in str(err):
-            raise
-        raise refuse("not an .npz file") from None  # NumPy's text would advise allow_pickle
-    for key in CHECKPOINT_JSON:
-        try:
-            state[key] = json.loads(str(state[key]))
-        except ValueError:
-            raise refuse(f"its entry {key!r} is not JSON") from None
-    return state
-
-
-@contextlib.contextmanager
-def atomic_output(path):
-    """Yield a temporary name beside `path` (same extension) to write to; it
-    replaces `path` when the block succeeds and is deleted otherwise, so that a
-    crash or interrupt never leaves a half-written file in place of the old one.
-
-    Temporaries that a killed process left (its PID gone) are deleted first.
-    """
-    stem, extension = os.path.splitext(os.fspath(path))
-    for stale in glob.glob(f"{glob.escape(stem)}.partial*{glob.escape(extension)}"):
-        pid = stale[len(stem) + len(".partial"):len(stale) - len(extension)]
-        if pid.isdigit() and not process_exists(int(pid)):
-            with contextlib.suppress(OSError):
-                os.remove(stale)
-    temporary = f"{stem}.partial{os.getpid()}{extension}"
-    try:
-        yield temporary
-        os.replace(temporary, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
-
-
-def process_exists(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
-
-
 # ---------------------------------------------------------------- the epoch loop
 
 class Trainable:
@@ -171,6 +98,7 @@ class Trainable:
     kind = None
     optimizer_state = ()
     rng = None
+    data = None  # what it was trained on (workflow.data_source), kept in its checkpoints
 
     def start_epoch(self, epoch):
         """Called before each epoch (from 1), so that a schedule can set its
@@ -305,7 +233,8 @@ class Trainable:
         """
         state = self.state()
         entries = {key: json.dumps(state[key]) for key in CHECKPOINT_JSON if key != "config"}
-        config = json.dumps(dict(self.config, model=self.kind))
+        config = json.dumps(dict(self.config, model=self.kind,
+                                 **({"data": self.data} if self.data else {})))
         with atomic_output(path) as temporary, open(temporary, "wb") as f:
             np.savez(f, config=config, **entries, **state["params"])
             f.flush()
@@ -322,9 +251,11 @@ class Trainable:
         state = read_checkpoint(path)
         config = dict(state["config"])
         kind = config.pop("model", "rnnrbm")  # checkpoints before kinds were RNN-RBMs
+        data = config.pop("data", None)
         if kind != cls.kind:
             raise ValueError(f"{path} holds a model of kind {kind!r}, not {cls.kind!r}")
         model = cls(**{**config, **overrides})
+        model.data = data
         try:
             model.set_state(dict(state, params=state))
         except (KeyError, TypeError, ValueError) as err:

@@ -9,8 +9,9 @@ the epochs the tutorial printed (1-10 and 190-200).
 import math
 import os
 
-PUBLISHED = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                         "reference", "tutorial_log.tsv")
+from polyphonic.paths import REFERENCE
+
+PUBLISHED = os.path.join(REFERENCE, "tutorial_log.tsv")
 
 
 def read_log(path):
@@ -44,8 +45,9 @@ def comparison_rows(ours, published):
             for e in sorted(ours.keys() & published.keys())]
 
 
-def plot(ours, png_path, published=None):
-    """Our monitor per epoch as a line, the published epochs (if any) as points."""
+def plot(ours, png_path, title, published=None):
+    """Our monitor per epoch as a line, the published epochs (if any) as
+    points, under `title` (which says what was trained on what)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -61,7 +63,7 @@ def plot(ours, png_path, published=None):
         ax.legend()
     ax.set_xlabel("epoch")
     ax.set_ylabel("monitor (reconstruction log-likelihood per frame)")
-    ax.set_title("RNN-RBM on Nottingham: training monitor")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
     fig.savefig(png_path, dpi=100, bbox_inches="tight")
     plt.close(fig)

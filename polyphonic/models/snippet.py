@@ -20,7 +20,7 @@ skipped each song's first window and kept the songs' order).
 
 import numpy as np
 
-from rbm import Rbm
+from polyphonic.models.rbm import Rbm
 from rnnrbm import FRAME_SECONDS, columns, frames_to_steps, read_midi_rolls, steps_to_frames
 
 POST_PITCH_RANGE = (24, 102)  # the posts' notes 24..101

@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-from selection import BestCheckpoint, rnn_log_likelihood
+from polyphonic.training.selection import BestCheckpoint, rnn_log_likelihood
 
 
 def pretrain_rbm(rolls, out, n_hidden, epochs, lr, k, batch_size, seed, dtype, backend,
@@ -29,7 +29,7 @@ def pretrain_rbm(rolls, out, n_hidden, epochs, lr, k, batch_size, seed, dtype, b
     continued from out/rbm.npz (see load_or_build for `replace`). Returns the
     model; its `interrupted` says if Ctrl+C stopped it (after writing its
     checkpoint)."""
-    from rbm import Rbm
+    from polyphonic.models.rbm import Rbm
 
     path = os.path.join(out, "rbm.npz")
     model = load_or_build(Rbm, path, backend, replace, n_visible=rolls[0].shape[1], n_hidden=n_hidden,
@@ -48,7 +48,7 @@ def pretrain_rnn(rolls, valid_rolls, out, n_hidden_recurrent, epochs, lr, optimi
     log-likelihood per frame goes to rnn-valid.tsv and the best epoch's model
     to rnn-best.npz. Returns (model, best): the model trained, and the best
     one (itself without validation rolls)."""
-    from rnn import Rnn
+    from polyphonic.models.rnn import Rnn
 
     path, best_path = os.path.join(out, "rnn.npz"), os.path.join(out, "rnn-best.npz")
     model = load_or_build(Rnn, path, backend, replace, n_hidden_recurrent=n_hidden_recurrent, lr=lr,
@@ -98,7 +98,7 @@ def initialise(model, rbm=None, rnn=None):
     """Set an RNN-RBM's parameters from a pretrained RBM and/or RNN (see the
     module docstring); parameters neither has keep their initial values.
     ValueError if a parameter's shape differs."""
-    from rnn import PARAM_NAMES as RNN_PART
+    from polyphonic.models.rnn import PARAM_NAMES as RNN_PART
     from rnnrbm import RBM_PART
 
     values = {}

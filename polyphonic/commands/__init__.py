@@ -1,0 +1,1 @@
+"""The command line (cli), the only module that parses it."""

@@ -1,0 +1,367 @@
+"""A training run, as `python rnnrbm.py train` does it, callable from Python.
+
+`train(args, argv)` reads the data the settings name, builds (and if asked
+pretrains) the model or resumes it, trains it with checkpoints, model
+selection and a log, and returns it; `train_settings` does the same from a
+dict of settings. The command line, tune and bench call these; bad input is
+a console.UserError naming the option or file, an interrupt
+console.Interrupted after the checkpoint is written.
+"""
+
+import argparse
+import contextlib
+import glob
+import os
+import shlex
+import time
+
+import rnnrbm
+from polyphonic.console import (EXIT_FAILED, UserError, Interrupted, Progress, display,
+                                existing_file, interpreter_and_script, output_folder,
+                                read_checkpoint, signal_name, status)
+from polyphonic.evaluation import compare
+from polyphonic.music.datasets import NAMES
+from polyphonic.paths import DATA
+from polyphonic.training import checkpoints, options
+from polyphonic.training.options import LONG_SONG_FRAMES
+
+
+def named_dataset(path):
+    """`path` itself if it exists; else, if it names one of the paper's data
+    sets (NAMES, with or without .pickle), that data set's pickle in data/."""
+    name = path[:-len(".pickle")] if path.endswith(".pickle") else path
+    if not os.path.exists(path) and name in NAMES:
+        return os.path.join(DATA, f"{name}.pickle")
+    return path
+
+
+def training_data(data):
+    """train's --data as a path: named_dataset(data), or by default the
+    Nottingham MIDI files' training split in data/."""
+    return named_dataset(data) if data else os.path.join(DATA, "Nottingham", "train")
+
+
+def is_pickle(path):
+    return path.endswith((".pickle", ".pkl"))
+
+
+def unknown_data(option, path, hint=""):
+    """The UserError for a --data or --pickle that names nothing: the four
+    data sets' names, if it looks like a name (no folder, no extension)."""
+    names = ("; the paper's data sets are " + ", ".join(NAMES)
+             if os.sep not in path and not os.path.splitext(path)[1] else "")
+    return UserError(f"{option} {path}: no such file or folder{names}{hint}")
+
+
+def grid(path, dt, frames_per_beat=None):
+    """The frame grid of the data at `path` read with these settings, in words:
+    a pickle data set has its own, MIDI files are read on the one asked for."""
+    if is_pickle(path):
+        return f"the frames of {os.path.splitext(os.path.basename(path))[0]} (pickle)"
+    return f"MIDI files at {frames_per_beat} frames per beat" if frames_per_beat \
+        else f"MIDI files at {dt:g} s per frame"
+
+
+def data_source(path, split, dt, frames_per_beat=None):
+    """What a model is trained on, as its checkpoints keep it (Trainable.data)."""
+    return dict(path=os.path.abspath(path), split=split if is_pickle(path) else None,
+                grid=grid(path, dt, frames_per_beat))
+
+
+def model_name(model):
+    """The model's kind in words, for titles."""
+    if model.kind == "snippet":
+        return "snippet RBM"
+    return "multi-frame RNN-RBM" if model.config.get("frames_per_step", 1) > 1 else "RNN-RBM"
+
+
+def midi_paths(data, hint, option="--data"):
+    """The MIDI files `data` (given as `option`) names: a folder's, a glob's
+    matches, or one file."""
+    from midi.utils import midi_files
+
+    if os.path.isdir(data):
+        files = midi_files(data)
+    elif any(c in data for c in "*?["):
+        files = sorted(glob.glob(data))
+    elif os.path.isfile(data):
+        files = [data]
+    else:
+        raise unknown_data(option, data, hint)
+    if not files:
+        raise UserError(f"{option} {data}: no MIDI files (.mid, .midi){hint}")
+    return files
+
+
+def read_training_data(args, r, dt, frames_per_beat=None, encoding="piano-roll"):
+    """The training piano rolls (one uint8 array per song), MIDI files read on
+    the grid and in the encoding given; UserError on bad data."""
+    from polyphonic.music.datasets import load_pickle_rolls
+
+    data = training_data(args.data)
+    # A hint for the data download.sh fetches, never for the user's own paths.
+    hint = "" if data == args.data else " (run ./download.sh --pickle)" \
+        if data.endswith(".pickle") else " (run ./download.sh to fetch the Nottingham data)"
+    if is_pickle(data):
+        existing_file("--data", data, hint)
+        if frames_per_beat is not None or encoding != "piano-roll" or args.transpose:
+            raise UserError(f"--data {data}: a pickle dataset has its own grid, is a plain "
+                            "piano roll and is transposed already: --frames-per-beat, "
+                            "--encoding and --transpose are for MIDI files")
+        try:
+            rolls = load_pickle_rolls(data, args.split, r)
+        except ValueError as err:
+            raise UserError(str(err)) from None
+    else:
+        rolls = read_midi_data("--data", data, r, dt, frames_per_beat, encoding, args.transpose,
+                               args.strict, hint)
+    longest = max(len(roll) for roll in rolls)
+    if longest > LONG_SONG_FRAMES and not args.allow_long_songs:
+        raise UserError(
+            f"--dt {dt}: the longest song has {longest:,} frames ({sum(map(len, rolls)):,} in "
+            f"all); an epoch would take very long. Use a larger --dt, or --allow-long-songs "
+            "to insist")
+    return rolls
+
+
+def read_midi_data(option, data, r, dt, frames_per_beat=None, encoding="piano-roll",
+                   transpose=False, strict=False, hint=""):
+    """The piano rolls of the MIDI files `data` names (midi_paths), read on
+    the grid and in the encoding given, with a progress bar on a terminal; a
+    file that cannot be read is skipped with a warning (or, if `strict`, a
+    UserError), and so is everything if none can."""
+    from midi.utils import MidiReadError, midiread
+
+    files = midi_paths(data, hint, option)
+    status(f"reading {len(files)} MIDI files from {display(data)}")
+    rolls, progress = [], Progress("file")
+    for done, f in enumerate(files, 1):
+        progress(done, len(files))
+        try:
+            rolls.append(midiread(f, r, dt, frames_per_beat=frames_per_beat,
+                                  encoding=encoding, transpose=transpose).piano_roll)
+        except MidiReadError as err:
+            if strict:
+                raise UserError(f"{err} (--strict)") from None
+            status(f"warning: {err}; skipped")
+    if not rolls:
+        raise UserError(f"{option} {data}: none of the {len(files)} MIDI files could be read")
+    return rolls
+
+
+def resume_command(argv, checkpoint):
+    """The command that continues this run from `checkpoint`: the same
+    arguments, any --resume replaced, quoted for a shell."""
+    kept, skip = [], False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--resume":
+            skip = True
+        elif not word.startswith("--resume="):
+            kept.append(word)
+    return shlex.join([*interpreter_and_script(), *kept, "--resume", checkpoint])
+
+
+def compile_message(backend):
+    status(f"compiling the model ({backend} backend; about 30 s the first time, "
+           "seconds once PyTensor has cached it)")
+
+
+def read_validation_data(args, r, dt, grid):
+    """Validation piano rolls for model selection and RNN pretraining, or None
+    if neither is asked for; UserError if they are and none can be found."""
+    from polyphonic.music.datasets import load_pickle_rolls
+
+    if not (args.select_every or args.pretrain_rnn_epochs):
+        return None
+    data = training_data(args.data)
+    valid = named_dataset(args.valid) if args.valid else None
+    pickle = valid or data
+    if is_pickle(pickle):  # its valid split, whether --valid or --data
+        existing_file("--valid" if valid else "--data", pickle)
+        try:
+            return load_pickle_rolls(pickle, "valid", r)
+        except ValueError as err:
+            raise UserError(str(err)) from None
+    if valid is None and os.path.basename(os.path.normpath(data)) == "train":
+        valid = os.path.join(os.path.dirname(os.path.normpath(data)), "valid")
+        if not os.path.isdir(valid):
+            valid = None
+    if valid is None:
+        raise UserError("--select-every and --pretrain-rnn-epochs need validation data: "
+                        "give --valid")
+    return read_training_data(argparse.Namespace(**dict(vars(args), data=valid)), r, dt, **grid)
+
+
+def selection_frames(rolls, frames, seed):
+    """Whole sequences of `rolls`, in a random order fixed by `seed`, until
+    they hold at least `frames` frames (all of them if they hold fewer)."""
+    import numpy as np
+
+    chosen, total = [], 0
+    for i in np.random.default_rng(seed).permutation(len(rolls)):
+        if total >= frames:
+            break
+        chosen.append(rolls[i])
+        total += len(rolls[i])
+    return chosen
+
+
+def pretraining_interrupted(out, argv):
+    """Say how to continue an interrupted pretraining (its checkpoints are in
+    `out`): the same command, which continues a pretraining of the same
+    settings (pretrain.load_or_build)."""
+    print(f"Interrupted by {signal_name()} during pretraining; its checkpoints are in "
+          f"{display(out)}. Continue with:\n  {shlex.join([*interpreter_and_script(), *argv])}",
+          flush=True)
+    raise Interrupted
+
+
+def new_model(args, argv, r, dt, dataset, valid, out):
+    """An RNN-RBM built from the arguments and, if asked, pretrained (see pretrain.py)."""
+    from polyphonic.training import pretrain
+
+    model = rnnrbm.RnnRbm(args.n_hidden, args.n_hidden_recurrent, args.lr, r, dt, args.seed,
+                          args.backend, args.dtype, k=args.k, lr_rnn=args.lr_rnn,
+                          momentum=args.momentum, clip_norm=args.clip_norm,
+                          clip_value=args.clip_value, learn_u0=args.learn_u0,
+                          lr_decay=args.lr_decay, frames_per_step=args.frames_per_step,
+                          encoding=args.encoding, frames_per_beat=args.frames_per_beat,
+                          lr_position=args.lr_position)
+    rbm = rnn = None
+    if args.pretrain_rbm_epochs:  # an RBM over the model's visible vectors, its steps
+        rbm = pretrain.pretrain_rbm([model.to_steps(roll) for roll in dataset], out,
+                                    args.n_hidden, args.pretrain_rbm_epochs,
+                                    args.pretrain_rbm_lr, args.pretrain_rbm_k, args.batch_size,
+                                    args.seed, args.dtype, args.backend, args.overwrite,
+                                    Progress("batch"))
+        if rbm.interrupted:
+            pretraining_interrupted(out, argv)
+    if args.pretrain_rnn_epochs:
+        trained, rnn = pretrain.pretrain_rnn(
+            dataset, valid, out, args.n_hidden_recurrent, args.pretrain_rnn_epochs,
+            args.pretrain_rnn_lr, args.pretrain_rnn_optimizer, 0.0, args.pretrain_rnn_clip_norm,
+            args.batch_size, r, dt, args.seed, args.dtype, args.backend, args.overwrite,
+            Progress("chunk"))
+        if trained.interrupted:
+            pretraining_interrupted(out, argv)
+    pretrain.initialise(model, rbm, rnn)
+    return model
+
+
+def new_snippet_model(args, argv, r, dt, dataset, valid, out):
+    """A snippet RBM built from the arguments of snippet train."""
+    from polyphonic.models import snippet
+
+    return snippet.SnippetRbm(args.frames, args.n_hidden, args.lr, args.k, args.momentum, r, dt,
+                              args.frames_per_beat, args.encoding, args.seed, args.dtype,
+                              args.backend)
+
+
+def train(args, argv, model_class=rnnrbm.RnnRbm, build=new_model, on_select=None):
+    """Train as the arguments say; return the model. `build` makes a new
+    model of `model_class` (which loads a resumed one). A UserError on bad
+    input; KeyboardInterrupt, after the checkpoint is written, when interrupted.
+    With model selection, `on_select(epoch, value)` is told each row of
+    valid.tsv (selection.BestCheckpoint's on_row)."""
+    from polyphonic.training import selection
+
+    output_folder("--out", args.out, create=False)  # before the slow steps
+    checkpoint = os.path.join(args.out, "checkpoint.npz")
+    if args.resume:
+        config = read_checkpoint("--resume", args.resume)["config"]
+        kind = config.get("model", "rnnrbm")
+        if kind != model_class.kind:
+            raise UserError(f"--resume {args.resume}: a model of kind {kind!r}, not "
+                            f"{model_class.kind!r}")
+        r, dt = tuple(config["r"]), config["dt"]  # read the data as the model was trained
+        grid = dict(frames_per_beat=config.get("frames_per_beat"),
+                    encoding=config.get("encoding", "piano-roll"))
+    else:
+        if os.path.exists(checkpoint) and not args.overwrite:
+            raise UserError(f"--out {args.out} already holds a run: continue it with "
+                            f"--resume {checkpoint}, or start over with --overwrite")
+        r, dt = tuple(args.pitch_range), args.dt
+        if not 0 <= r[0] < r[1] <= 128:
+            raise UserError(f"--pitch-range {r[0]} {r[1]} is empty or outside MIDI notes 0..127")
+        grid = dict(frames_per_beat=args.frames_per_beat, encoding=args.encoding)
+        if args.pretrain_rnn_epochs and (
+                args.frames_per_step > 1 or args.encoding != "piano-roll"):
+            raise UserError("--pretrain-rnn-epochs: the RNN pretraining models plain "
+                            "piano-roll frames, not --frames-per-step or --encoding "
+                            "note-state")
+        if args.pretrain_rnn_epochs and not args.learn_u0:
+            raise UserError("--pretrain-rnn-epochs needs --learn-u0: the pretrained RNN's "
+                            "initial state u0 is one of the parameters it hands on")
+    dataset = read_training_data(args, r, dt, **grid)
+    valid = read_validation_data(args, r, dt, grid)
+    out = output_folder("--out", args.out)
+    if args.overwrite and not args.resume:  # the old run's selection must not mix with ours
+        for name in ("best.npz", "valid.tsv"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(out, name))
+    compile_message(args.backend)
+    start = time.perf_counter()
+    try:
+        if args.resume:
+            model = model_class.load(args.resume, backend=args.backend)
+        else:
+            model = build(args, argv, r, dt, dataset, valid, out)
+            model.data = data_source(training_data(args.data), args.split, dt,
+                                     args.frames_per_beat)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    if args.resume:
+        status(f"resuming {display(args.resume)} at epoch {len(model.history) + 1} of "
+               f"{args.epochs}" if len(model.history) < args.epochs else
+               f"{display(args.resume)} has all {args.epochs} epochs already; nothing to train")
+    pretrained = not args.resume and (getattr(args, "pretrain_rbm_epochs", 0)
+                                      or args.pretrain_rnn_epochs)
+    status(f"{'pretrained and compiled' if pretrained else 'compiled'} in "
+           f"{time.perf_counter() - start:.0f} s; training")
+    keeper = None
+    if args.select_every:
+        keeper = selection.BestCheckpoint(
+            model, selection.rnnrbm_criterion(model, [model.to_steps(roll) for roll in
+                                                      selection_frames(valid, args.select_frames,
+                                                                       args.seed)],
+                                              args.select_chains, args.select_temperatures),
+            os.path.join(out, "best.npz"), os.path.join(out, "valid.tsv"), args.select_every,
+            on_select)
+    try:
+        model.train_rolls(dataset, args.batch_size, args.epochs,
+                          log_path=os.path.join(out, "log.tsv"), checkpoint_path=checkpoint,
+                          checkpoint_every=args.checkpoint_every, progress=Progress("chunk"),
+                          after_epoch=keeper)
+    except FloatingPointError as err:
+        raise UserError(f"{err}; the last good checkpoint is {checkpoint}",
+                        EXIT_FAILED) from None
+    if model.interrupted:
+        print(f"Interrupted by {signal_name()}. Checkpoint written to {checkpoint} after "
+              f"epoch {len(model.history)}. Resume with:\n  {resume_command(argv, checkpoint)}",
+              flush=True)
+        raise Interrupted
+    if model.history:
+        with checkpoints.atomic_output(os.path.join(out, "monitor.png")) as path:
+            compare.plot({row[0]: row[1] for row in model.history}, path,
+                         f"{model_name(model)} on {monitor_data(args)}: training monitor")
+    return model
+
+
+def monitor_data(args):
+    """The training data in words: a pickle's name and split, or the MIDI path."""
+    data = training_data(args.data)
+    if is_pickle(data):
+        return f"{os.path.splitext(os.path.basename(data))[0]} ({args.split})"
+    return display(data)
+
+
+def train_settings(settings, on_select=None, words=()):
+    """Train from Python as `python rnnrbm.py train WORDS OPTIONS` would, the
+    OPTIONS given as a dict (see option_words; "config" names a configuration,
+    {"config": "paper", "data": "JSB Chorales", "epochs": 10}) after the
+    command-line `words`; return the model. `on_select` as in `train`; errors
+    as `train` raises them (and argparse's SystemExit for a wrong option)."""
+    argv = ["train", *words, *options.option_words(settings)]
+    return train(options.parse_train(argv[1:]), argv, on_select=on_select)
