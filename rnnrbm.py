@@ -23,10 +23,9 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.compile.mode import Mode
 
-from polyphonic.models import gibbs
 from midi.utils import DEFAULT_TEMPO, midiread, midiwrite, roll_from_note_state
+from polyphonic.models import gibbs
 from polyphonic.training import trainable
-
 
 _blas_checked = False
 
@@ -111,7 +110,7 @@ def build_rbm(v, W, bv, bh, k, rng, fused=True):
         PyTensor ops (any backend) fed uniforms drawn from `rng` by NumPy.
         Different random streams; given the same uniforms, the same samples
         (tests/test_gibbs.py). A CD-15 chain on a 100-frame chunk runs
-        several times faster fused (bench.py).
+        several times faster fused (evaluation/bench.py).
 
     Returns (v_sample, cost, monitor, next_rng):
     v_sample : the chain's state after k steps, same shape as `v`.
@@ -365,7 +364,7 @@ class RnnRbm(trainable.Trainable):
         learn_u0 : learn the RNN's initial state instead of fixing it at 0.
         lr_decay : every learning rate is multiplied by lr_decay ** (epoch - 1)
             in epoch `epoch` (1 keeps it constant).
-        The multi-frame RNN-RBM of the second TensorFlow post (configs.py):
+        The multi-frame RNN-RBM of the second TensorFlow post (training/configs.py):
         frames_per_step : frames modelled by each conditional RBM at once
             (1, the tutorial's model, or more; see the class docstring).
         encoding, frames_per_beat : how MIDI files are read and written
@@ -513,6 +512,6 @@ def plot_piano_roll(piano_roll, r, dt, png_path, show=False, title="generated pi
 
 
 if __name__ == "__main__":
-    from polyphonic.commands import cli  # the command line lives beside the model: cli.py
+    from polyphonic.commands import cli  # the command line: polyphonic/commands/cli.py
 
     sys.exit(cli.main())

@@ -23,7 +23,7 @@ import time
 from polyphonic.paths import ROOT
 from polyphonic.training import checkpoints
 
-PROG = "rnnrbm.py"
+PROG = "rnnrbm" if os.path.basename(sys.argv[0]) == "rnnrbm" else "rnnrbm.py"  # as it was run
 EXIT_FAILED, EXIT_USAGE = 1, 2
 
 

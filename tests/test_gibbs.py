@@ -1,4 +1,4 @@
-"""The fused Gibbs kernel (gibbs.py) against the graph path, and against exact enumeration."""
+"""The fused Gibbs kernel (models/gibbs.py) against the graph path, and against exact enumeration."""
 
 import copy
 import itertools
@@ -8,9 +8,9 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 
+import rnnrbm
 from polyphonic.models import gibbs
 from polyphonic.models import numpy_rnnrbm as ref
-import rnnrbm
 
 C = rnnrbm.BACKENDS["c"]
 
@@ -105,7 +105,7 @@ def test_generation_follows_a_numpy_reference():
 
 
 def graph_ais(dtype):
-    """evaluate.py's former AIS graph, fed uniforms: (W, bv, bh, v, betas,
+    """evaluation/scoring.py's former AIS graph, fed uniforms: (W, bv, bh, v, betas,
     uniform_h, uniform_v) -> (v, log_w)."""
     W, bv, bh, v = (pt.matrix(name, dtype=dtype) for name in ("W", "bv", "bh", "v"))
     betas = pt.dvector("betas")
@@ -269,8 +269,8 @@ def test_float32_ais_agrees_with_float64_on_the_paper_model(nottingham_pickle):
     import os
 
     from polyphonic.evaluation import scoring
-    from polyphonic.training import checkpoints
     from polyphonic.music.datasets import load_pickle_rolls
+    from polyphonic.training import checkpoints
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     model = os.path.join(root, "results", "paper-nottingham", "ablation", "tutorial-recipe",

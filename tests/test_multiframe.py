@@ -13,11 +13,11 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-from polyphonic.commands import cli
-from polyphonic.training import configs
-from polyphonic.models import numpy_rnnrbm as ref
 import rnnrbm
 from midi.utils import midiread
+from polyphonic.commands import cli
+from polyphonic.models import numpy_rnnrbm as ref
+from polyphonic.training import configs
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = dict(n_hidden=5, n_hidden_recurrent=4, r=(60, 62), encoding="note-state", seed=3)

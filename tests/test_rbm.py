@@ -1,4 +1,4 @@
-"""The plain RBM (rbm.py): its sampler and its training against exact enumeration."""
+"""The plain RBM (models/rbm.py): its sampler and its training against exact enumeration."""
 
 import numpy as np
 

@@ -9,14 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from polyphonic.commands import cli
-from polyphonic.training import workflow
-from polyphonic.training import configs
-from polyphonic.training import pretrain
 import rnnrbm
-from polyphonic.training import selection
+from polyphonic.commands import cli
 from polyphonic.models.rbm import Rbm
 from polyphonic.models.rnn import Rnn
+from polyphonic.training import configs, pretrain, selection, workflow
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = dict(n_hidden=8, n_hidden_recurrent=5, r=(40, 52), seed=3)

@@ -1,4 +1,4 @@
-"""The RNN alone (rnn.py) against NumPy (numpy_rnnrbm.py) and finite differences."""
+"""The RNN alone (models/rnn.py) against NumPy (models/numpy_rnnrbm.py) and finite differences."""
 
 import numpy as np
 import pytest

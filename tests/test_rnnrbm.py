@@ -1,4 +1,4 @@
-"""The symbolic RNN-RBM against NumPy (numpy_rnnrbm.py), exact enumeration and statistics."""
+"""The symbolic RNN-RBM against NumPy (models/numpy_rnnrbm.py), exact enumeration and statistics."""
 
 import itertools
 
@@ -7,8 +7,8 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 
-from polyphonic.models import numpy_rnnrbm as ref
 import rnnrbm
+from polyphonic.models import numpy_rnnrbm as ref
 
 C = rnnrbm.BACKENDS["c"]
 

@@ -1,4 +1,4 @@
-"""The RBM snippet generator (snippet.py): its CD-1 update against the first
+"""The RBM snippet generator (models/snippet.py): its CD-1 update against the first
 post's formulas in NumPy, its sampler against exact enumeration, its windows,
 and `snippet train` / `snippet generate` with the post's configuration."""
 
@@ -12,12 +12,12 @@ import numpy as np
 import pytensor
 import pytest
 
-from polyphonic.commands import cli
-from polyphonic.training import configs
-from polyphonic.models import numpy_rnnrbm as ref
 import rnnrbm
 from midi.utils import midiread, roll_from_note_state
+from polyphonic.commands import cli
+from polyphonic.models import numpy_rnnrbm as ref
 from polyphonic.models.snippet import SnippetRbm
+from polyphonic.training import configs
 
 ROOT = Path(__file__).resolve().parents[1]
 

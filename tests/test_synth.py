@@ -1,4 +1,4 @@
-"""synth.py: WAV format, pitch, note merging, silence, no clipping, validation, atomic write."""
+"""music/synth.py: WAV format, pitch, note merging, silence, no clipping, validation, atomic write."""
 
 import os
 import wave

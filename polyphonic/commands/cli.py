@@ -20,16 +20,17 @@ import sys
 import time
 
 import rnnrbm
-from polyphonic.console import (EXIT_FAILED, EXIT_USAGE, PROG, Interrupted, Progress, UserError, display,
-                                existing_file, interpreter_and_script, interrupt, interrupt_status,
-                                output_folder, read_checkpoint, signal_name, status)
+from polyphonic.console import (EXIT_FAILED, EXIT_USAGE, PROG, Interrupted, Progress, UserError,
+                                display, existing_file, interpreter_and_script, interrupt,
+                                interrupt_status, output_folder, read_checkpoint, signal_name,
+                                status)
 from polyphonic.evaluation import bench, compare
 from polyphonic.music import pieces
 from polyphonic.music.datasets import NAMES, SPLITS
 from polyphonic.paths import RUNS
 from polyphonic.training import checkpoints, configs, workflow
-from polyphonic.training.options import (OptionParser, add_run_arguments,
-                                         add_training_arguments, bounded_int, positive_int)
+from polyphonic.training.options import (OptionParser, add_run_arguments, add_training_arguments,
+                                         bounded_int, positive_int)
 
 
 class ArgumentParser(OptionParser):
@@ -129,7 +130,7 @@ def run_generate(args, argv):
 # ---------------------------------------------------------------- snippet
 
 def run_snippet(args, argv):
-    """snippet train: train a snippet RBM (snippet.py) as `train` trains an
+    """snippet train: train a snippet RBM (models/snippet.py) as `train` trains an
     RNN-RBM; snippet generate: write -n snippets of a checkpoint."""
     from polyphonic.models import snippet
 
@@ -150,9 +151,9 @@ def run_evaluate(args, argv):
     import numpy as np
 
     from polyphonic.evaluation import scoring
-    from polyphonic.music.datasets import load_pickle_rolls
     from polyphonic.models import rnn
     from polyphonic.models.numpy_rnnrbm import PARAM_NAMES
+    from polyphonic.music.datasets import load_pickle_rolls
 
     state = read_checkpoint("CHECKPOINT", args.checkpoint)
     config = state["config"]
@@ -275,7 +276,8 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
         prog=PROG, usage=f"{PROG} [COMMAND] [OPTIONS]",
         description="RNN-RBM on polyphonic music (Boulanger-Lewandowski et al., 2012). "
                     "Without a command: the tutorial's run (see tutorial --help). "
-                    "Named configurations (configs.py; options given override them): "
+                    "Named configurations (polyphonic/training/configs.py; options given override "
+                    "them): "
                     "train --config " + ", ".join(sorted(configs.CONFIGS)) +
                     " (tutorial: the default); snippet train --config " +
                     ", ".join(sorted(configs.SNIPPET_CONFIGS)) + " (the default).",
@@ -321,7 +323,8 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
 
     p = commands.add_parser(
         "snippet", help="the RBM snippet generator: snippet train, snippet generate",
-        description="The RBM snippet generator of the first TensorFlow post (snippet.py): an "
+        description="The RBM snippet generator of the first TensorFlow post "
+                    "(polyphonic/models/snippet.py): an "
                     "RBM over windows of consecutive frames, each flattened into one vector.")
     snippet_commands = p.add_subparsers(dest="snippet_command", metavar="COMMAND",
                                         title="commands", required=True)
@@ -358,7 +361,8 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
                     "distribution given the true past (E[TP] = sum of P(note on) over the notes "
                     "that are on, and so on), with the per-note marginals estimated from the "
                     "AIS chains' final states, importance-weighted; accuracy, the same ratio "
-                    "for the notes whose marginal is at least 1/2. See evaluate.py.")
+                    "for the notes whose marginal is at least 1/2. See "
+                    "polyphonic/evaluation/scoring.py.")
     p.add_argument("checkpoint", metavar="CHECKPOINT",
                    help="checkpoint.npz, best.npz or rnn-best.npz written by training")
     data = p.add_mutually_exclusive_group()
@@ -400,7 +404,8 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
     p = commands.add_parser("bench", help="speed, compile time and memory of each configuration",
                             description="The speed benchmark: training, generation, AIS, "
                                         "compile time and memory per backend and dtype, beside "
-                                        "the NumPy reference step. bench.py's docstring says "
+                                        "the NumPy reference step. polyphonic/evaluation/"
+                                        "bench.py's docstring says "
                                         "what each column measures.")
     p.add_argument("--configs", type=bench_configs,
                    default=bench.CONFIGS,
@@ -418,7 +423,8 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
         "tune", help="hyperparameter search with Optuna: several workers, one study",
         usage=f"{PROG} tune --study NAME [--storage URL] [--trials N] [--out FOLDER] "
               "[--config NAME] [--enqueue NAME] [--summary] [TRAIN OPTIONS]",
-        description="A hyperparameter search (Optuna, tune.py) over the paper's recipe: the "
+        description="A hyperparameter search (Optuna, polyphonic/training/tune.py) over the "
+                    "paper's recipe: the "
                     "learning rates of the RBM and RNN parts, hidden sizes, k, momentum, "
                     "clipping and pretraining epochs, maximising model selection's validation "
                     "criterion, poor trials stopped early by Optuna's median pruner. Each trial "

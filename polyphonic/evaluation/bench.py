@@ -77,6 +77,7 @@ RESULT = "BENCH_RESULT "  # prefix of the line a worker reports its result on
 def model_defaults():
     """RnnRbm's constructor defaults (r, dt, n_hidden, lr, ...)."""
     import inspect
+
     from rnnrbm import RnnRbm
 
     return {k: v.default for k, v in inspect.signature(RnnRbm).parameters.items()}
@@ -127,6 +128,7 @@ def worker_speed(config, chunks, warmup, repeats, generate_calls):
     """Train ms/chunk, and unless config is 'numpy' NumPy's ms/chunk timed
     alternately with it and generate s/sample."""
     import numpy as np
+
     from polyphonic.models import numpy_rnnrbm
 
     data = load_chunks(chunks)
@@ -150,9 +152,9 @@ def worker_ais(config):
     import numpy as np
 
     from polyphonic.evaluation import scoring
-    from polyphonic.training import checkpoints
-    from polyphonic.music.datasets import load_pickle_rolls
     from polyphonic.models.numpy_rnnrbm import PARAM_NAMES, free_energies, rnn_biases
+    from polyphonic.music.datasets import load_pickle_rolls
+    from polyphonic.training import checkpoints
 
     dtype = config.split("-")[1]
     state = checkpoints.read_checkpoint(AIS_MODEL)
@@ -190,6 +192,7 @@ def worker_compile(config):
 def worker_epoch(config):
     """Peak RSS (MB) of a process that trains one epoch, and the epoch's seconds."""
     import resource
+
     from rnnrbm import RnnRbm
     backend, dtype = config.split("-")
     model = RnnRbm(backend=backend, dtype=dtype)
@@ -249,8 +252,8 @@ def machine_header():
     import numpy
     import pytensor
 
-    from polyphonic.models import gibbs
     import rnnrbm
+    from polyphonic.models import gibbs
 
     rnnrbm.link_openblas()  # sets blas__ldflags and OPENBLAS_NUM_THREADS
 

@@ -44,7 +44,6 @@ import numpy as np
 
 from polyphonic.models.numpy_rnnrbm import free_energies, rnn_biases, rnn_states, sigmoid, softplus
 
-
 GROUP_CHAINS = 20000  # AIS chains run together (their states take 14 MB in float64)
 
 

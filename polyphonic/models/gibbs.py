@@ -6,7 +6,7 @@ machine. `GibbsChain` runs all k steps of every row (one chain per row, with
 the row's own biases, as the RNN-RBM's frames have) in one C function: unit j
 is on when u_j < sigmoid(input_j), as in the graph. `AnnealedGibbs` is the
 same chain with a temperature per step and the log importance weights of
-annealed importance sampling (AIS), for evaluate.py. Both make their uniforms
+annealed importance sampling (AIS), for evaluation/scoring.py. Both make their uniforms
 themselves, from two 64-bit keys drawn per call (`draw_keys`, `new_keys`),
 by a counter-based generator (`counter_uniforms` is its NumPy reference):
 drawing them in NumPy and reading them back took a quarter of the time of a

@@ -2,7 +2,7 @@
 
 It serves two roles: the tests' reference for the symbolic graph (free energy,
 monitor, RNN recurrence, and the CD gradient derived here by hand, with
-backpropagation through time written out), and the baseline that bench.py
+backpropagation through time written out), and the baseline that evaluation/bench.py
 times beside the compiled step. Parameters are a dict with the tutorial's
 names: W, bv, bh, Wuh, Wuv, Wvu, Wuu, bu, and u0 (the initial RNN state) when
 it is learned; without it u0 is zero. train_step is the tutorial's step and

@@ -15,8 +15,8 @@ import pytensor
 import pytensor.tensor as pt
 
 from polyphonic.training import trainable
-from rnnrbm import (BACKENDS, FRAME_SECONDS, PITCH_RANGE, link_openblas, rnn_states,
-                    shared_normal, shared_zeros)
+from rnnrbm import (BACKENDS, FRAME_SECONDS, PITCH_RANGE, link_openblas, rnn_states, shared_normal,
+                    shared_zeros)
 
 PARAM_NAMES = ("Wvu", "Wuu", "bu", "Wuv", "bv", "u0")
 

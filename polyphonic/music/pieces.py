@@ -7,8 +7,8 @@ from polyphonic.training import checkpoints
 
 def write_piece(model, roll, path_stem):
     """path_stem.mid, .png and .wav for one piano roll, each written whole or not at all."""
-    from polyphonic.music import synth
     from midi.utils import midiwrite
+    from polyphonic.music import synth
 
     grid = dict(frames_per_beat=model.frames_per_beat, encoding=model.encoding)
     sounding, seconds = rnnrbm.playback(roll, model.r, model.dt, **grid)

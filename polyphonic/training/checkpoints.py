@@ -14,7 +14,6 @@ import zipfile
 
 import numpy as np
 
-
 CHECKPOINT_JSON = ("config", "history", "rng_state", "shuffle_state")
 
 

@@ -40,7 +40,7 @@ snippet (of `snippet train`) : the RBM snippet generator of the first post:
     frames per beat), 50 hidden units, CD-1, learning rate 0.005,
     mini-batches of 100 windows, 200 epochs. W starts with standard
     deviation 0.01 (the tutorial's; the post's code has 1, a slip); see
-    snippet.py. `snippet generate CHECKPOINT` writes one-step chains from
+    models/snippet.py. `snippet generate CHECKPOINT` writes one-step chains from
     zeros, as the post did (--gibbs-steps for more).
 """
 

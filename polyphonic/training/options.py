@@ -3,7 +3,7 @@
 A run of `train` (or `snippet train`) is described by its options: these
 functions add them to a parser (the command line's and `parse_train`'s are
 the same), parse a run's words with its named configuration's defaults
-(configs.py), and write settings back as words (`option_words`), which is how
+(training/configs.py), and write settings back as words (`option_words`), which is how
 a trial of the search records the command that reruns it.
 """
 
@@ -84,7 +84,7 @@ def add_run_arguments(parser, out_default, presets, default_preset, batch_help):
     it is read, model size, learning rate, CD-k, output, resuming."""
     parser.add_argument("--config", choices=sorted(presets), default=default_preset,
                         help="named configuration whose settings replace these defaults "
-                             "(options given still win; see configs.py): "
+                             "(options given still win; see polyphonic/training/configs.py): "
                              + ", ".join(sorted(presets)) + " (default: %(default)s)")
     parser.add_argument("--data", metavar="PATH",
                         help="a folder of MIDI files (.mid, .midi in any case), a glob, one "
@@ -188,7 +188,7 @@ def add_recipe_arguments(parser):
 
 def option_words(settings):
     """Command-line words of train options given as a dict keyed as in
-    configs.py: {"lr": 0.01, "n_hidden": 50, "learn_u0": True} gives
+    training/configs.py: {"lr": 0.01, "n_hidden": 50, "learn_u0": True} gives
     --lr 0.01 --n-hidden 50 --learn-u0 (False gives --no-learn-u0, None nothing)."""
     words = []
     for name, value in settings.items():

@@ -16,7 +16,7 @@ import shlex
 import time
 
 import rnnrbm
-from polyphonic.console import (EXIT_FAILED, UserError, Interrupted, Progress, display,
+from polyphonic.console import (EXIT_FAILED, Interrupted, Progress, UserError, display,
                                 existing_file, interpreter_and_script, output_folder,
                                 read_checkpoint, signal_name, status)
 from polyphonic.evaluation import compare
@@ -219,7 +219,7 @@ def pretraining_interrupted(out, argv):
 
 
 def new_model(args, argv, r, dt, dataset, valid, out):
-    """An RNN-RBM built from the arguments and, if asked, pretrained (see pretrain.py)."""
+    """An RNN-RBM built from the arguments and, if asked, pretrained (see training/pretrain.py)."""
     from polyphonic.training import pretrain
 
     model = rnnrbm.RnnRbm(args.n_hidden, args.n_hidden_recurrent, args.lr, r, dt, args.seed,
