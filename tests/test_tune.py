@@ -6,7 +6,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -328,47 +327,56 @@ def test_a_failed_enqueue_leaves_the_configuration_to_the_next_worker(tmp_path, 
     assert len(study.trials) == 1
 
 
-# One racing worker: opens the study, says it is ready, waits for the start
-# file, queues the configuration, prints whether it did.
+# A racing worker: opens the storage, says so, then for each study name it is
+# sent queues the configuration there, and says whether it did.
 RACER = """
-import os, sys, time
+import os, sys
 import optuna
 from polyphonic.training import tune
-url, folder, index = sys.argv[1:]
-storage = tune.open_storage(url, 60)
-study = optuna.load_study(study_name="s", storage=storage)
-open(os.path.join(folder, f"ready-{index}"), "w").close()
-while not os.path.exists(os.path.join(folder, "go")):
-    time.sleep(0.001)
-print(tune.enqueue_config(study, "paper", [], set(), storage), os.getpid())
+storage = tune.open_storage(sys.argv[1], 60)
+print("ready", flush=True)
+for name in sys.stdin:
+    study = optuna.load_study(study_name=name.strip(), storage=storage)
+    print(tune.enqueue_config(study, "paper", [], set(), storage), os.getpid(), flush=True)
 """
 
 
 def test_workers_starting_together_queue_a_configuration_once(tmp_path):
     """Eight workers call enqueue_config for one SQLite study at the same
-    instant (released together by a file): one queues the trial and records
-    the study attribute, the others queue nothing."""
-    url, workers = f"sqlite:///{tmp_path / 'study.db'}", 8
-    optuna.create_study(storage=tune.open_storage(url, 60), study_name="s",
-                        direction="maximize")
-    racers = [subprocess.Popen([sys.executable, "-c", RACER, url, str(tmp_path), str(i)],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True) for i in range(workers)]
-    deadline = time.monotonic() + 60
-    while len(list(tmp_path.glob("ready-*"))) < workers:
-        assert time.monotonic() < deadline and all(r.poll() is None for r in racers), \
-            [r.communicate() for r in racers if r.poll() is not None]
-        time.sleep(0.01)
-    (tmp_path / "go").touch()
-    outputs = [racer.communicate(timeout=60) for racer in racers]
-    for racer, (_, stderr) in zip(racers, outputs):
-        assert racer.returncode == 0, stderr
-    study = optuna.load_study(study_name="s", storage=url)
+    instant (each blocked reading the study's name, sent to all at once), in
+    each of 10 studies: in each one worker queues the trial and records the
+    study attribute, the others queue nothing."""
+    url, workers, rounds = f"sqlite:///{tmp_path / 'study.db'}", 8, 10
+    storage = tune.open_storage(url, 60)
+    for n in range(rounds):
+        optuna.create_study(storage=storage, study_name=f"s{n}", direction="maximize")
+    errors = [tmp_path / f"racer-{i}.err" for i in range(workers)]
+    racers = []
+    for error in errors:
+        with error.open("w") as f:
+            racers.append(subprocess.Popen([sys.executable, "-c", RACER, url], cwd=ROOT,
+                                           text=True, stdin=subprocess.PIPE,
+                                           stdout=subprocess.PIPE, stderr=f))
+    try:
+        assert [racer.stdout.readline() for racer in racers] == ["ready\n"] * workers, [
+            error.read_text() for error in errors]
+        said = []
+        for n in range(rounds):
+            for racer in racers:
+                racer.stdin.write(f"s{n}\n")
+                racer.stdin.flush()
+            said.append([racer.stdout.readline().split() for racer in racers])
+    finally:
+        for racer in racers:
+            racer.stdin.close()
+            racer.wait(timeout=60)
+            racer.stdout.close()
     args = options.parse_train(["--config", "paper"])
     params = {name: getattr(args, name) for name in tune.SPACE}
-    assert [(t.state, t.system_attrs.get("fixed_params")) for t in study.get_trials()] == [
-        (optuna.trial.TrialState.WAITING, params)]
-    said = [stdout.split() for stdout, _ in outputs]
-    assert sorted(queued for queued, _ in said) == ["False"] * (workers - 1) + ["True"]
-    winner = next(pid for queued, pid in said if queued == "True")
-    assert study.user_attrs["enqueued:paper"].endswith(f":{winner}")  # HOST:PID
+    studies = [optuna.load_study(study_name=f"s{n}", storage=url) for n in range(rounds)]
+    assert [[(t.state, t.system_attrs.get("fixed_params")) for t in study.get_trials()]
+            for study in studies] == [[(optuna.trial.TrialState.WAITING, params)]] * rounds
+    for study, answers in zip(studies, said):
+        assert sorted(queued for queued, _ in answers) == ["False"] * (workers - 1) + ["True"]
+        winner = next(pid for queued, pid in answers if queued == "True")
+        assert study.user_attrs["enqueued:paper"].endswith(f":{winner}")  # HOST:PID

@@ -14,7 +14,7 @@ paper : the recipe of Boulanger-Lewandowski et al. (2012), section 5, on the
     validation epoch), then fine-tuning with Nesterov momentum, gradient
     clipping, a learned u0 and a decaying learning rate, keeping the epoch of
     best validation log-likelihood (best.npz). The paper gives no values for
-    these; ours and how they were chosen are in the README (Reproductions).
+    these; ours and how they were chosen are in docs/reproductions.md.
 paper-tuned : the paper's recipe with the settings of the first JSB Chorales
     search's best trial, rounded (results/table1/jsb-search-1, trial 2):
     fine-tuning rates 0.067 (RBM part) and 0.005 (RNN part), momentum 0.94,
