@@ -42,3 +42,15 @@ def nottingham_pickle():
         if path.is_file():
             return path
     pytest.skip("Nottingham.pickle not found: run ./download.sh --pickle")
+
+
+@pytest.fixture(scope="session")
+def paper_pickle():
+    """A function from one of the paper's data set names to its pickle: data/ of the
+    checkout, else ../shared/data beside it; skips the test if neither has it."""
+    def path(name):
+        for folder in (CHECKOUT / "data", CHECKOUT.parent / "shared" / "data"):
+            if (folder / f"{name}.pickle").is_file():
+                return folder / f"{name}.pickle"
+        pytest.skip(f"{name}.pickle not found: run ./download.sh --pickle")
+    return path

@@ -380,3 +380,42 @@ def test_workers_starting_together_queue_a_configuration_once(tmp_path):
         assert sorted(queued for queued, _ in answers) == ["False"] * (workers - 1) + ["True"]
         winner = next(pid for queued, pid in answers if queued == "True")
         assert study.user_attrs["enqueued:paper"].endswith(f":{winner}")  # HOST:PID
+
+
+def test_the_summary_of_a_missing_study_makes_no_database(tmp_path):
+    out = tmp_path / "none"
+    result = subprocess.run(command("tune", "--study", "s", "--summary", "--out", out),
+                            capture_output=True, text=True, timeout=120)
+    one_line_error(result, "--study s", "no study database", "study.db")
+    assert not out.exists()
+
+
+def test_midi_data_without_validation_data_is_refused_before_any_trial(tmp_path):
+    songs = tmp_path / "songs"
+    songs.mkdir()
+    (songs / "a.mid").write_bytes(b"")  # never read: the check comes first
+    result = subprocess.run(command("tune", "--study", "s", "--out", tmp_path / "runs",
+                                    "--data", songs, *TINY), capture_output=True, text=True,
+                            timeout=120)
+    one_line_error(result, "need validation data", "--valid")
+    assert not (tmp_path / "runs" / "study.db").exists()
+
+
+@pytest.mark.parametrize("test_folder", [True, False])
+def test_the_summary_says_how_to_evaluate_a_midi_study(tmp_path, capsys, test_folder):
+    data = tmp_path / "songs"
+    (data / "train").mkdir(parents=True)
+    if test_folder:
+        (data / "test").mkdir()
+    study = optuna.create_study(direction="maximize")
+    study.add_trial(optuna.trial.create_trial(value=-3.0, user_attrs=dict(
+        folder=str(tmp_path / "trial-0000"), host="here")))
+    tune.summary(study, tmp_path / "runs", str(data / "train"))
+    lines = capsys.readouterr().out.splitlines()
+    evaluate = f"evaluate {tmp_path / 'trial-0000' / 'best.npz'} --data "
+    if test_folder:
+        assert lines[-2] == "evaluate it on test with:"
+        assert lines[-1].endswith(evaluate + str(data / "test"))
+    else:
+        assert lines[-2] == "evaluate it on MIDI files held out from training with:"
+        assert lines[-1].endswith(evaluate + "TEST_FILES")

@@ -490,12 +490,18 @@ def summary(study, runs_folder, data):
         return
     best = max(complete, key=lambda t: (t.value, -t.number))
     checkpoint = os.path.join(best.user_attrs.get("folder", ""), "best.npz")
-    print(f"best: trial {best.number}, validation {best.value:.4f}, {checkpoint} "
+    print(f"best: trial {best.number}, validation {best.value:.4f}, {display(checkpoint)} "
           f"(on {best.user_attrs.get('host', '?')})")
-    if workflow.named_dataset(data).endswith((".pickle", ".pkl")):  # what evaluate reads
-        evaluate = [*console.interpreter_and_script(), "evaluate", display(checkpoint),
-                    "--pickle", data]
-        print(f"evaluate it on test with:\n  {shlex.join(evaluate)}", flush=True)
+    evaluate = [*console.interpreter_and_script(), "evaluate", display(checkpoint)]
+    if workflow.is_pickle(workflow.named_dataset(data)):
+        print(f"evaluate it on test with:\n  {shlex.join([*evaluate, '--pickle', data])}")
+        return
+    test = os.path.join(os.path.dirname(os.path.normpath(data)), "test")
+    if os.path.basename(os.path.normpath(data)) == "train" and os.path.isdir(test):
+        print(f"evaluate it on test with:\n  {shlex.join([*evaluate, '--data', display(test)])}")
+    else:
+        print(f"evaluate it on MIDI files held out from training with:\n  "
+              f"{shlex.join(evaluate)} --data TEST_FILES")
 
 
 def given_options(words):
@@ -549,12 +555,17 @@ def run(args, argv):
         r"\.(pickle|pkl)$", "", os.path.basename(os.path.normpath(path)))
     name = re.sub(r"\s+", "-", name)
     if not args.summary:  # the data is there, before anything is made for it
-        if path.endswith((".pickle", ".pkl")):
+        if workflow.is_pickle(path):
             console.existing_file("--data", path)
         else:
             workflow.midi_paths(path, "")
-    out = console.output_folder("--out", args.out or os.path.join(RUNS, f"tune-{name}"))
+        workflow.validation_data(trial_args)  # rather than in every trial
+    out = console.output_folder("--out", args.out or os.path.join(RUNS, f"tune-{name}"),
+                                create=not args.summary)
     url = args.storage or "sqlite:///" + os.path.abspath(os.path.join(out, "study.db"))
+    if args.summary and url.startswith("sqlite:///") and not os.path.isfile(url[10:]):
+        raise UserError(f"--study {args.study}: no study database {display(url[10:])} (--summary "
+                        "reads a study, it makes none; --out or --storage names where one is)")
     runs_folder = os.path.join(out, args.study)
     storage = open_storage(url, args.grace)
     if args.summary:

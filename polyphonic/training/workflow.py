@@ -168,29 +168,39 @@ def compile_message(backend):
            "seconds once PyTensor has cached it)")
 
 
-def read_validation_data(args, r, dt, grid):
-    """Validation piano rolls for model selection and RNN pretraining, or None
-    if neither is asked for; UserError if they are and none can be found."""
-    from polyphonic.music.datasets import load_pickle_rolls
-
+def validation_data(args):
+    """Where the validation data of a run is, or None if it needs none (no model
+    selection, no RNN pretraining): --valid; else the valid split of a pickle
+    --data, or a valid folder beside a train folder of MIDI files. UserError if
+    it needs some and none can be found."""
     if not (args.select_every or args.pretrain_rnn_epochs):
         return None
     data = training_data(args.data)
-    valid = named_dataset(args.valid) if args.valid else None
-    pickle = valid or data
-    if is_pickle(pickle):  # its valid split, whether --valid or --data
-        existing_file("--valid" if valid else "--data", pickle)
+    if args.valid:
+        return named_dataset(args.valid)
+    if is_pickle(data):
+        return data
+    beside = os.path.join(os.path.dirname(os.path.normpath(data)), "valid")
+    if os.path.basename(os.path.normpath(data)) == "train" and os.path.isdir(beside):
+        return beside
+    raise UserError("--select-every and --pretrain-rnn-epochs need validation data: "
+                    "give --valid")
+
+
+def read_validation_data(args, r, dt, grid):
+    """Validation piano rolls for model selection and RNN pretraining
+    (validation_data), or None if neither is asked for."""
+    from polyphonic.music.datasets import load_pickle_rolls
+
+    valid = validation_data(args)
+    if valid is None:
+        return None
+    if is_pickle(valid):  # its valid split, whether --valid or --data
+        existing_file("--valid" if args.valid else "--data", valid)
         try:
-            return load_pickle_rolls(pickle, "valid", r)
+            return load_pickle_rolls(valid, "valid", r)
         except ValueError as err:
             raise UserError(str(err)) from None
-    if valid is None and os.path.basename(os.path.normpath(data)) == "train":
-        valid = os.path.join(os.path.dirname(os.path.normpath(data)), "valid")
-        if not os.path.isdir(valid):
-            valid = None
-    if valid is None:
-        raise UserError("--select-every and --pretrain-rnn-epochs need validation data: "
-                        "give --valid")
     return read_training_data(argparse.Namespace(**dict(vars(args), data=valid)), r, dt, **grid)
 
 
