@@ -51,6 +51,20 @@ def test_a_perfect_prediction_scores_one_and_its_opposite_zero():
     assert opposite["paper_per_frame"] == 0.0  # the all-on guess in the silent frame scores 0
 
 
+def test_frame_accuracy_counts_true_and_false_positives_and_negatives():
+    actual = np.array([[1, 1, 0, 0], [0, 1, 1, 0]])
+    predicted = np.array([[1, 0, 1, 0], [0, 1, 1, 1]])
+    # TP = 3, FP = 2, FN = 1
+    assert accuracy.micro(predicted, actual) == pytest.approx(3 / 6)
+
+
+def test_expected_accuracy_uses_the_marginals_as_expected_counts():
+    actual = np.array([[1, 1, 0, 0], [0, 0, 0, 0]])
+    marginals = np.array([[0.5, 1.0, 0.25, 0.0], [0.25, 0.0, 0.0, 0.0]])
+    # E[TP] = 1.5, E[FP] = 0.25 + 0.25, E[FN] = 0.5; the empty frame adds only FP.
+    assert accuracy.micro(marginals, actual) == pytest.approx(1.5 / 2.5)
+
+
 # The paper's Random row (Table 1, accuracy in %) and what each definition gives
 # for p = 1/2 everywhere: `paper` predicts every note on (mean polyphony / 88),
 # `expected` gives n / (88 + n).

@@ -4,6 +4,7 @@ import contextlib
 import fcntl
 import io
 import json
+import math
 import os
 import pty
 import re
@@ -648,3 +649,12 @@ def test_the_recorded_command_keeps_non_ascii_and_pastes_back(tmp_path, tiny_pic
                             capture_output=True, text=True, timeout=300)
     assert pasted.returncode == 0 and json.loads(pasted.stdout)["log_likelihood_per_frame"] == \
         json.loads(result.stdout)["log_likelihood_per_frame"]
+
+
+def test_evaluate_random_is_the_random_row(tiny_pickle):
+    result = run("evaluate", "random", "--pickle", tiny_pickle)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert metrics["model"] == "random" and metrics["exact"]
+    assert metrics["log_likelihood_per_frame"] == pytest.approx(88 * math.log(0.5))
+    assert metrics["accuracy_paper"] == pytest.approx((2 + 1 + 0 + 2) / 4 / 88)

@@ -51,20 +51,6 @@ def test_ais_with_zero_weights_is_exact():
     assert stderr[0] == pytest.approx(0.0, abs=1e-12)
 
 
-def test_frame_accuracy_counts_true_and_false_positives_and_negatives():
-    actual = np.array([[1, 1, 0, 0], [0, 1, 1, 0]])
-    predicted = np.array([[1, 0, 1, 0], [0, 1, 1, 1]])
-    # TP = 3, FP = 2, FN = 1
-    assert scoring.frame_accuracy(predicted, actual) == pytest.approx(3 / 6)
-
-
-def test_expected_accuracy_uses_the_marginals_as_expected_counts():
-    actual = np.array([[1, 1, 0, 0], [0, 0, 0, 0]])
-    marginals = np.array([[0.5, 1.0, 0.25, 0.0], [0.25, 0.0, 0.0, 0.0]])
-    # E[TP] = 1.5, E[FP] = 0.25 + 0.25, E[FN] = 0.5; the empty frame adds only FP.
-    assert scoring.frame_accuracy(marginals, actual) == pytest.approx(1.5 / 2.5)
-
-
 def test_effective_chains_from_the_standard_error():
     """(sum w)^2 / sum w^2 of log-normal weights, recovered from the standard
     error ais_log_partition reports (its formula, with ddof 1)."""
@@ -125,7 +111,7 @@ def test_rnn_evaluation_is_exact():
             u = np.tanh(params["bu"] + frame @ params["Wvu"] + u @ params["Wuu"])
     result = scoring.evaluate(params, rolls, kind="rnn")
     assert result["log_likelihood_per_frame"] == pytest.approx(np.mean(log_likelihoods))
-    assert result["expected_accuracy"] == pytest.approx(tp / (tp + fp + fn))
+    assert result["accuracy_expected"] == pytest.approx(tp / (tp + fp + fn))
     assert result["log_likelihood_stderr"] == 0 and result["exact"]
 
 
@@ -146,7 +132,7 @@ def test_evaluate_gives_the_exact_log_likelihood_of_a_tiny_rnnrbm():
     assert metrics["frames"] == 12 and metrics["sequences"] == 2
     assert metrics["log_likelihood_per_frame"] == pytest.approx(
         np.mean(exact), abs=5 * metrics["log_likelihood_stderr"] + 0.005)
-    assert 0.0 <= metrics["accuracy"] <= 1.0
+    assert 0.0 <= metrics["accuracy_paper"] <= 1.0
     # A tiny RBM with 200 temperatures: the weights nearly alike.
     assert 150 < metrics["effective_chains_min"] <= metrics["effective_chains_median"] <= 200
     assert metrics["frames_below_10_effective_chains"] == 0
@@ -209,7 +195,7 @@ def test_command_writes_metrics_for_a_checkpoint(tmp_path):
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["frames"] == 4 and metrics["split"] == "test"
     assert metrics["ais_chains"] == 3 and metrics["ais_temperatures"] == 5
-    assert metrics["log_likelihood_per_frame"] < 0 and 0 <= metrics["accuracy"] <= 1
+    assert metrics["log_likelihood_per_frame"] < 0 and 0 <= metrics["accuracy_paper"] <= 1
 
     (tmp_path / "broken.npz").write_text("no checkpoint")
     command[3] = str(tmp_path / "broken.npz")
@@ -218,3 +204,14 @@ def test_command_writes_metrics_for_a_checkpoint(tmp_path):
     assert result.returncode == 2
     assert "broken.npz" in result.stderr and "Traceback" not in result.stderr
     assert "allow_pickle" not in result.stderr
+
+
+def test_the_random_row_is_exact():
+    rolls = [np.array([[1, 0, 0, 1], [0, 0, 0, 0]]), np.array([[1, 1, 1, 0]])]
+    metrics = scoring.evaluate({}, rolls, kind="random")
+    assert metrics["log_likelihood_per_frame"] == pytest.approx(4 * np.log(0.5))
+    assert metrics["exact"] and metrics["log_likelihood_stderr"] == 0
+    # Every note predicted on: TP = 5 sounding notes of 12, FP = the other 7.
+    assert metrics["accuracy_paper"] == pytest.approx(5 / 12)
+    assert metrics["accuracy_paper_per_frame"] == pytest.approx((2 / 4 + 0 + 3 / 4) / 3)
+    assert metrics["accuracy_expected"] == pytest.approx(2.5 / (2.5 + 3.5 + 2.5))

@@ -170,7 +170,7 @@ def test_train_with_the_paper_config_pretrains_selects_and_evaluates(nottingham_
         metrics = json.loads(result.stdout)
         assert metrics["model"] == model
         assert -20 < metrics["log_likelihood_per_frame"] < 0
-        assert 0 < metrics["expected_accuracy"] < 1
+        assert 0 < metrics["accuracy_expected"] < 1
 
 
 def test_a_pretraining_continues_only_with_its_own_settings(tmp_path, capsys):

@@ -155,10 +155,13 @@ def run_evaluate(args, argv):
     from polyphonic.models.numpy_rnnrbm import PARAM_NAMES
     from polyphonic.music.datasets import load_pickle_rolls
 
-    state = read_checkpoint("CHECKPOINT", args.checkpoint)
-    config = state["config"]
+    if args.checkpoint == "random":  # Table 1's Random row: no model, no checkpoint
+        state, config = {}, dict(model="random", r=rnnrbm.PITCH_RANGE, dt=rnnrbm.FRAME_SECONDS)
+    else:
+        state = read_checkpoint("CHECKPOINT", args.checkpoint)
+        config = state["config"]
     kind = config.get("model", "rnnrbm")
-    if kind not in ("rnnrbm", "rnn"):
+    if kind not in ("rnnrbm", "rnn", "random"):
         raise UserError(f"CHECKPOINT {args.checkpoint}: a model of kind {kind!r}; evaluate "
                         "takes an RNN-RBM or an RNN")
     if (config.get("frames_per_step", 1), config.get("encoding", "piano-roll")) != \
@@ -192,12 +195,14 @@ def run_evaluate(args, argv):
                "figures are not those of a model of this data")
     if args.out:
         output_folder("--out", os.path.dirname(os.path.abspath(args.out)))
-    names = rnn.PARAM_NAMES if kind == "rnn" else PARAM_NAMES + ("u0",) * ("u0" in state)
+    names = {"rnn": rnn.PARAM_NAMES, "random": ()}.get(kind,
+                                                       PARAM_NAMES + ("u0",) * ("u0" in state))
     params = {name: state[name].astype(np.float64) for name in names}
     frames = sum(map(len, rolls))
     status(f"evaluating {len(rolls)} sequences ({frames:,} frames) of "
            + (f"{display(args.data)} " if args.data else f"the {args.split} split ")
-           + ("exactly (an RNN)" if kind == "rnn" else
+           + ({"rnn": "exactly (an RNN)", "random": "exactly (the Random row)"}[kind]
+              if kind != "rnnrbm" else
               f"with {args.chains} AIS chains x {args.temperatures} temperatures on "
               f"{args.jobs} processes"))
     start = time.perf_counter()
@@ -351,20 +356,23 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
     p = commands.add_parser(
         "evaluate", help="log-likelihood (AIS) and accuracy on a pickle dataset",
         description="Log-likelihood per frame and frame-level accuracy of a trained RNN-RBM "
-                    "(or of the RNN of its pretraining, exactly) on a split of a piano-roll "
-                    "dataset in the paper's pickle format, as Table 1 of the paper reports "
-                    "them: log P(v_t | v_<t) with each conditional RBM's partition function "
-                    "estimated by annealed importance sampling, the standard error of "
-                    "that estimate and how many chains it rests on (effective_chains_*: "
-                    "the effective sample size of each frame's AIS weights); expected accuracy = E[TP] / (E[TP] + E[FP] + E[FN]) summed "
-                    "over all frames, the expected counts of each frame's predictive "
-                    "distribution given the true past (E[TP] = sum of P(note on) over the notes "
-                    "that are on, and so on), with the per-note marginals estimated from the "
-                    "AIS chains' final states, importance-weighted; accuracy, the same ratio "
-                    "for the notes whose marginal is at least 1/2. See "
-                    "polyphonic/evaluation/scoring.py.")
+                    "(or of an RNN, or of Table 1's Random row, exactly) on a split of a "
+                    "piano-roll dataset in the paper's pickle format or on MIDI files, as "
+                    "Table 1 of the paper reports them: log P(v_t | v_<t) with each "
+                    "conditional RBM's partition function estimated by annealed importance "
+                    "sampling, the standard error of that estimate and how many chains it "
+                    "rests on (effective_chains_*: the effective sample size of each frame's "
+                    "AIS weights); accuracy TP / (TP + FP + FN) of each frame's prediction "
+                    "given the true past, from the per-note marginals (for an RNN-RBM "
+                    "estimated from the AIS chains' final states), under three definitions: "
+                    "accuracy_paper (notes of marginal at least 1/2 predicted on, counts "
+                    "summed over all frames: the paper's), accuracy_paper_per_frame (its mean "
+                    "over frames) and accuracy_expected (expected counts). See "
+                    "polyphonic/evaluation/accuracy.py.")
     p.add_argument("checkpoint", metavar="CHECKPOINT",
-                   help="checkpoint.npz, best.npz or rnn-best.npz written by training")
+                   help="checkpoint.npz, best.npz or rnn-best.npz written by training, or "
+                        "the word random for Table 1's Random row (every note on with "
+                        "probability 1/2)")
     data = p.add_mutually_exclusive_group()
     data.add_argument("--pickle", metavar="FILE",
                       help="dataset, a path or one of " + ", ".join(NAMES) + " (default: "

@@ -16,14 +16,14 @@ beta. log Z_t is the log of the mean importance weight over the chains. The
 reported standard error is that of the AIS estimate (delta method per frame,
 frames independent), not of the test set's sampling.
 
-Frame-level accuracy (Bay et al. 2009): TP / (TP + FP + FN) summed over all
-frames ("micro": an empty frame adds only false positives). Two readings:
-expected accuracy, the paper's headline figure as the issue defines it, takes
-the expected counts under each frame's predictive distribution given the true
-past, which need only the per-note marginals P(v_ti = 1 | v_<t); and
-accuracy, the notes whose marginal is at least 1/2 predicted on. The
-marginals of a conditional RBM come from the AIS chains' final states,
-importance-weighted (weighted_marginals). For the RNN alone (kind="rnn")
+Frame-level accuracy (Bay et al. 2009) is computed from each frame's per-note
+marginals P(v_ti = 1 | v_<t) under each definition of evaluation/accuracy.py:
+`paper` (the notes of marginal at least 1/2 predicted on, counts summed over
+all frames), which reproduces the paper's Random row, its per-frame mean, and
+`expected` (the ratio of expected counts). The marginals of a conditional RBM
+come from the AIS chains' final states, importance-weighted
+(weighted_marginals): chains that do not mix make them, and these figures,
+wrong. For the RNN alone (kind="rnn") and the Random row (kind="random")
 likelihood and marginals are exact.
 
 Everything here is NumPy, on the parameters of a checkpoint, except the Gibbs
@@ -42,6 +42,7 @@ import signal
 
 import numpy as np
 
+from polyphonic.evaluation.accuracy import accuracies
 from polyphonic.models.numpy_rnnrbm import free_energies, rnn_biases, rnn_states, sigmoid, softplus
 
 GROUP_CHAINS = 20000  # AIS chains run together (their states take 14 MB in float64)
@@ -174,18 +175,6 @@ def compile_chain(dtype="float64"):
     return pytensor.function(inputs, GibbsChain(monitor=True)(*inputs), mode=BACKENDS["c"])
 
 
-def frame_accuracy(predicted, actual):
-    """TP / (TP + FP + FN) over all frames and notes (Bay et al. 2009); with
-    `predicted` probabilities rather than 0/1, the expected frame-level
-    accuracy: the counts are linear in each prediction, so their expectations
-    under independent per-note predictions with these marginals are
-    E[TP] = sum p v, E[FP] = sum p (1 - v), E[FN] = sum (1 - p) v, and the
-    ratio of the summed expectations is the paper's "expected accuracy"."""
-    p, v = np.asarray(predicted, np.float64), np.asarray(actual, np.float64)
-    tp = np.sum(p * v)
-    return float(tp / (tp + np.sum(p * (1 - v)) + np.sum((1 - p) * v)))
-
-
 def conditional_biases(params, rolls):
     """(bv, bh): the biases of every frame's conditional RBM, the RNN run over
     the true frames of each roll, stacked in the order of np.concatenate(rolls)."""
@@ -218,7 +207,9 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
 
     params : dict of parameter arrays: an RNN-RBM's (W, bv, bh, Wuh, Wuv, Wvu,
         Wuu, bu, and u0 if learned) or, with kind="rnn", an RNN's (Wvu, Wuu,
-        bu, Wuv, bv, u0), whose likelihood and marginals are exact.
+        bu, Wuv, bv, u0), whose likelihood and marginals are exact; with
+        kind="random" none: Table 1's Random row, every note on with
+        probability 1/2, also exact.
     rolls : list of (frames x n_visible) 0/1 arrays.
     Frames are processed in batches of `batch_frames`, each with its own random
     stream spawned from `seed`, so the result does not depend on `jobs`, the
@@ -228,12 +219,15 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
     as it finishes and gives back those an earlier call with the same inputs
     left there, so that an interrupted evaluation continues where it stopped
     (ValueError if the folder holds another evaluation's). Returns a dict of
-    the figures (expected_accuracy from the note marginals, accuracy from
-    predicting the notes whose marginal is at least 1/2) and the settings
-    that made them.
+    the figures (accuracy_NAME for each definition of accuracy.DEFINITIONS,
+    from the note marginals) and the settings that made them.
     """
     frames = np.concatenate(rolls).astype(np.float64)
-    if kind == "rnn":
+    if kind == "random":
+        log_likelihoods = np.full(len(frames), frames.shape[1] * np.log(0.5))
+        variances, marginals = np.zeros(len(frames)), np.full(frames.shape, 0.5)
+        settings = dict(exact=True)
+    elif kind == "rnn":
         activations = np.concatenate([rnn_activations(params, roll.astype(np.float64))
                                       for roll in rolls])
         log_likelihoods = np.sum(frames * activations - softplus(activations), axis=1)
@@ -279,10 +273,9 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
         sequences=len(rolls),
         log_likelihood_per_frame=float(log_likelihoods.mean()),
         log_likelihood_stderr=float(np.sqrt(variances.sum()) / len(frames)),
-        expected_accuracy=frame_accuracy(marginals, frames),
-        accuracy=frame_accuracy(marginals >= 0.5, frames),
+        **{f"accuracy_{name}": value for name, value in accuracies(marginals, frames).items()},
         **settings,
-        **({} if kind == "rnn" else ais_diagnostics(variances, n_chains)),
+        **({} if settings.get("exact") else ais_diagnostics(variances, n_chains)),
     )
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 sys.path.insert(0, ".")
 from polyphonic.music.datasets import load_pickle_rolls  # noqa: E402
-from polyphonic.evaluation.scoring import frame_accuracy  # noqa: E402
+from polyphonic.evaluation.accuracy import micro as frame_accuracy  # noqa: E402
 
 print("data set\ttraining frequencies\tbest fixed prediction")
 for name in ["Piano-midi.de", "Nottingham", "MuseData", "JSB Chorales"]:
