@@ -75,7 +75,7 @@ def output_folder(option, path, create=True):
     return path
 
 
-def read_checkpoint(option, path):
+def checkpoint_state(option, path):
     """A checkpoint's entries (checkpoints.read_checkpoint), or a UserError naming it."""
     try:
         return checkpoints.read_checkpoint(existing_file(option, path))
@@ -142,7 +142,9 @@ def signal_name():
 def interpreter_and_script():
     """How this process was started, as words a shell can run from here: the
     installed `rnnrbm` command if that is what ran, else python and rnnrbm.py."""
-    if os.path.basename(sys.argv[0]) == "rnnrbm" and shutil.which("rnnrbm"):
+    found = shutil.which("rnnrbm")
+    if os.path.basename(sys.argv[0]) == "rnnrbm" and found and \
+            os.path.realpath(found) == os.path.realpath(sys.argv[0]):
         return ["rnnrbm"]
     found = shutil.which("python")
     python = "python" if found and os.path.abspath(found) == os.path.abspath(sys.executable) \

@@ -321,7 +321,7 @@ def test_ctrl_c_while_plotting_keeps_checkpoint_and_log_whole(songs, tmp_path, m
                                                               capsys):
     from polyphonic.evaluation import compare
 
-    def interrupted_plot(history, path, published=None):
+    def interrupted_plot(history, path, title, published=None):
         Path(path).write_bytes(b"half a picture")
         raise KeyboardInterrupt
 
@@ -504,7 +504,9 @@ def test_readme_python_example_runs_from_another_folder(nottingham_dir, tmp_path
            if key not in ("PYTHONPATH", "DISPLAY")}
     result = subprocess.run([sys.executable, "-c", example], cwd=elsewhere, capture_output=True,
                             text=True, timeout=600, env=dict(env, RNNRBM_DATA=str(data)))
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stderr + (
+        "\n(is the project installed in this interpreter? ./setup.sh installs it editable)"
+        if "ModuleNotFoundError" in result.stderr else "")
     assert (elsewhere / "sample.mid").is_file() and (elsewhere / "sample.png").is_file()
     assert (elsewhere / "checkpoint.npz").is_file()
 
@@ -531,6 +533,7 @@ def test_evaluate_shows_progress_and_reports_its_settings(tmp_path):
                  "--out", tmp_path / "out" / "metrics.json")
     assert result.returncode == 0, result.stderr
     assert "4/4 frames (100 %)" in result.stderr
+    assert "warning" not in result.stderr  # a checkpoint that records no data: no grid to compare
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["ais_chains"] == 3 and metrics["ais_temperatures"] == 5
     assert metrics["seconds"] >= 0 and "rnnrbm.py evaluate" in metrics["command"]
@@ -617,7 +620,8 @@ def test_evaluate_given_a_midi_file_as_a_pickle_says_so(small_checkpoint, songs)
     assert "UnpicklingError" not in result.stderr
 
 
-def test_evaluate_scores_midi_files_and_warns_of_another_grid(songs, tiny_pickle, tmp_path):
+def test_evaluate_scores_midi_files_and_warns_of_another_grid(songs, tiny_pickle, tmp_path,
+                                                              monkeypatch, capsys):
     out = tmp_path / "run"
     assert run("train", "--data", songs, "--epochs", 1, "--out", out, *SMALL).returncode == 0
     quick = ["--chains", 3, "--temperatures", 5, "--jobs", 1]
@@ -632,6 +636,28 @@ def test_evaluate_scores_midi_files_and_warns_of_another_grid(songs, tiny_pickle
     assert on_pickle.returncode == 0, on_pickle.stderr
     assert ("warning: the model was trained on MIDI files at 0.3 s per frame, this is the "
             "frames of tiny (pickle)") in on_pickle.stderr
+    assert_one_line_error(run("evaluate", out / "checkpoint.npz", "--data", tiny_pickle),
+                          "--data", "tiny.pickle", "--pickle")
+    # Transposed MIDI files are read transposed again; another pickle is another grid.
+    transposed = tmp_path / "transposed"
+    assert run("train", "--data", songs, "--epochs", 1, "--out", transposed, "--transpose",
+               *SMALL).returncode == 0
+    assert checkpoints.read_checkpoint(transposed / "checkpoint.npz")["data"]["transpose"]
+    read = workflow.read_midi_data
+    asked = []
+    monkeypatch.setattr(workflow, "read_midi_data",
+                        lambda *a, **kw: asked.append(kw["transpose"]) or read(*a, **kw))
+    status, err = run_in_process(monkeypatch, capsys, "evaluate", transposed / "checkpoint.npz",
+                                 "--data", songs, "--sequences", 1, *quick)
+    assert status == 0 and asked == [True] and "warning" not in err, err
+    on_pickle = tmp_path / "on-pickle"
+    assert run("train", "--data", tiny_pickle, "--epochs", 1, "--out", on_pickle,
+               *SMALL).returncode == 0
+    shutil.copy(tiny_pickle, tmp_path / "other.pickle")
+    other = run("evaluate", on_pickle / "checkpoint.npz", "--pickle", tmp_path / "other.pickle",
+                *quick)
+    assert ("warning: the model was trained on the frames of tiny (pickle), this is the frames "
+            "of other (pickle)") in other.stderr
 
 
 def test_the_recorded_command_keeps_non_ascii_and_pastes_back(tmp_path, tiny_pickle):

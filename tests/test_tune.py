@@ -1,4 +1,4 @@
-"""tune: an Optuna study of train runs shared by several workers (tune.py)."""
+"""tune: an Optuna study of train runs shared by several workers (polyphonic/training/tune.py)."""
 
 import json
 import pickle

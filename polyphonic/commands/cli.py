@@ -21,9 +21,8 @@ import time
 
 import rnnrbm
 from polyphonic.console import (EXIT_FAILED, EXIT_USAGE, PROG, Interrupted, Progress, UserError,
-                                display, existing_file, interpreter_and_script, interrupt,
-                                interrupt_status, output_folder, read_checkpoint, signal_name,
-                                status)
+                                checkpoint_state, display, existing_file, interpreter_and_script,
+                                interrupt, interrupt_status, output_folder, signal_name, status)
 from polyphonic.evaluation import bench, compare
 from polyphonic.music import pieces
 from polyphonic.music.datasets import NAMES, SPLITS
@@ -90,7 +89,7 @@ def run_generate(args, argv):
 
     from midi.utils import MidiReadError, midiread
 
-    config = read_checkpoint("CHECKPOINT", args.checkpoint)["config"]
+    config = checkpoint_state("CHECKPOINT", args.checkpoint)["config"]
     kind = config.get("model", "rnnrbm")
     if kind != "rnnrbm":
         raise UserError(f"CHECKPOINT {args.checkpoint}: a model of kind {kind!r}; generate "
@@ -137,7 +136,7 @@ def run_snippet(args, argv):
     if args.snippet_command == "train":
         workflow.train(args, argv, snippet.SnippetRbm, workflow.new_snippet_model)
         return
-    read_checkpoint("CHECKPOINT", args.checkpoint)
+    checkpoint_state("CHECKPOINT", args.checkpoint)
     model, out = load_sampler(snippet.SnippetRbm, args)
     for n, roll in enumerate(model.generate(args.n, args.gibbs_steps), 1):
         pieces.write_piece(model, roll, os.path.join(out, f"sample{n}"))
@@ -158,21 +157,27 @@ def run_evaluate(args, argv):
     if args.checkpoint == "random":  # Table 1's Random row: no model, no checkpoint
         state, config = {}, dict(model="random", r=rnnrbm.PITCH_RANGE, dt=rnnrbm.FRAME_SECONDS)
     else:
-        state = read_checkpoint("CHECKPOINT", args.checkpoint)
+        state = checkpoint_state("CHECKPOINT", args.checkpoint)
         config = state["config"]
     kind = config.get("model", "rnnrbm")
     if kind not in ("rnnrbm", "rnn", "random"):
         raise UserError(f"CHECKPOINT {args.checkpoint}: a model of kind {kind!r}; evaluate "
-                        "takes an RNN-RBM or an RNN")
+                        "takes an RNN-RBM, an RNN or the word random")
     if (config.get("frames_per_step", 1), config.get("encoding", "piano-roll")) != \
             (1, "piano-roll"):
         raise UserError(f"CHECKPOINT {args.checkpoint}: evaluate scores models of one "
                         "piano-roll frame per step; this one has --frames-per-step or "
                         "--encoding of its own")
+    if args.out:
+        output_folder("--out", os.path.dirname(os.path.abspath(args.out)))
+    transpose = (state.get("data") or {}).get("transpose", False)
     if args.data:  # MIDI files, read on the model's own grid
         dataset = args.data
+        if workflow.is_pickle(dataset):
+            raise UserError(f"--data {dataset}: a pickle data set; --data is for MIDI files, "
+                            "--pickle for these")
         rolls = workflow.read_midi_data("--data", args.data, config["r"], config["dt"],
-                                        config.get("frames_per_beat"))
+                                        config.get("frames_per_beat"), transpose=transpose)
     else:
         dataset = workflow.named_dataset(args.pickle or "Nottingham")
         if not os.path.exists(dataset):
@@ -188,13 +193,11 @@ def run_evaluate(args, argv):
         except ValueError as err:
             raise UserError(str(err)) from None
     rolls = rolls[:args.sequences]
-    trained_on = (config.get("data") or {}).get("grid")
-    scored_on = workflow.grid(dataset, config["dt"], config.get("frames_per_beat"))
+    trained_on = (state.get("data") or {}).get("grid")
+    scored_on = workflow.grid(dataset, config["dt"], config.get("frames_per_beat"), transpose)
     if trained_on and trained_on != scored_on:
         status(f"warning: the model was trained on {trained_on}, this is {scored_on}: its "
                "figures are not those of a model of this data")
-    if args.out:
-        output_folder("--out", os.path.dirname(os.path.abspath(args.out)))
     names = {"rnn": rnn.PARAM_NAMES, "random": ()}.get(kind,
                                                        PARAM_NAMES + ("u0",) * ("u0" in state))
     params = {name: state[name].astype(np.float64) for name in names}
@@ -354,7 +357,7 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
     add_sampler_arguments(q, "snippet-samples")
 
     p = commands.add_parser(
-        "evaluate", help="log-likelihood (AIS) and accuracy on a pickle dataset",
+        "evaluate", help="log-likelihood (AIS) and accuracy on a data set or MIDI files",
         description="Log-likelihood per frame and frame-level accuracy of a trained RNN-RBM "
                     "(or of an RNN, or of Table 1's Random row, exactly) on a split of a "
                     "piano-roll dataset in the paper's pickle format or on MIDI files, as "

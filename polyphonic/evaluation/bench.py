@@ -213,7 +213,7 @@ def run_worker(kind, warnings, env=None, **kwargs):
     On failure returns {"error": [short reason]}. Warning lines from the
     worker's stderr are added to the `warnings` set.
     """
-    command = [sys.executable, "-m", __name__, "--worker",
+    command = [sys.executable, "-m", "polyphonic.evaluation.bench", "--worker",
                json.dumps(dict(kind=kind, **kwargs))]
     try:
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True,
@@ -337,7 +337,9 @@ def run(configs=CONFIGS, quick=False, chunks=None, memory=True, memory_all=False
               + "\n".join(shown) + ("\n..." if len(warnings) > len(shown) else ""))
 
 
-if __name__ == "__main__" and sys.argv[1:2] == ["--worker"]:
-    # One measurement, in its own process (run_worker).
-    job = json.loads(sys.argv[2])
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["--worker"]:
+        sys.exit("this module runs the benchmark's measurements; the benchmark is "
+                 "`python rnnrbm.py bench`")
+    job = json.loads(sys.argv[2])  # one measurement, in its own process (run_worker)
     print(RESULT + json.dumps(WORKERS[job.pop("kind")](**job)), flush=True)

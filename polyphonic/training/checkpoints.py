@@ -15,6 +15,7 @@ import zipfile
 import numpy as np
 
 CHECKPOINT_JSON = ("config", "history", "rng_state", "shuffle_state")
+OPTIONAL_JSON = ("data",)  # entries newer checkpoints may have
 
 
 def read_checkpoint(path):
@@ -43,7 +44,7 @@ def read_checkpoint(path):
         if "is not an rnnrbm checkpoint" in str(err):
             raise
         raise refuse("not an .npz file") from None  # NumPy's text would advise allow_pickle
-    for key in CHECKPOINT_JSON:
+    for key in (*CHECKPOINT_JSON, *(key for key in OPTIONAL_JSON if key in state)):
         try:
             state[key] = json.loads(str(state[key]))
         except ValueError:

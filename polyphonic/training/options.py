@@ -10,9 +10,8 @@ a trial of the search records the command that reruns it.
 import argparse
 import os
 
-import rnnrbm
 from midi.utils import ENCODINGS
-from polyphonic.console import EXIT_USAGE
+from polyphonic.console import EXIT_USAGE, PROG
 from polyphonic.music.datasets import NAMES, SPLITS
 from polyphonic.paths import RUNS
 from polyphonic.training import configs
@@ -82,6 +81,8 @@ def add_training_arguments(parser, out_default, preset=None):
 def add_run_arguments(parser, out_default, presets, default_preset, batch_help):
     """The options train and snippet train share: configuration, data and how
     it is read, model size, learning rate, CD-k, output, resuming."""
+    import rnnrbm  # its defaults; PyTensor is imported only when a parser is built
+
     parser.add_argument("--config", choices=sorted(presets), default=default_preset,
                         help="named configuration whose settings replace these defaults "
                              "(options given still win; see polyphonic/training/configs.py): "
@@ -204,7 +205,7 @@ def option_words(settings):
     return words
 
 
-def parse_train(words, prog="rnnrbm.py train"):
+def parse_train(words, prog=f"{PROG} train"):
     """The settings of `train WORDS` (an argparse Namespace), the named
     configuration's (--config) defaults applied; argparse's SystemExit(2) for
     a wrong option."""

@@ -228,13 +228,15 @@ class Trainable:
         optimiser state variable (by name), and JSON strings `config` (the
         constructor's arguments and `model`, the kind of model), `history`
         (epoch, monitor, seconds rows) and `rng_state`, `shuffle_state` (the
-        NumPy generators' states). Written through `atomic_output`, so a crash
+        NumPy generators' states), and `data`, what it was trained on, when
+        known (workflow.data_source). Written through `atomic_output`, so a crash
         never leaves a half-written checkpoint in place of the previous one.
         """
         state = self.state()
         entries = {key: json.dumps(state[key]) for key in CHECKPOINT_JSON if key != "config"}
-        config = json.dumps(dict(self.config, model=self.kind,
-                                 **({"data": self.data} if self.data else {})))
+        config = json.dumps(dict(self.config, model=self.kind))
+        if self.data:
+            entries["data"] = json.dumps(self.data)
         with atomic_output(path) as temporary, open(temporary, "wb") as f:
             np.savez(f, config=config, **entries, **state["params"])
             f.flush()
@@ -251,11 +253,10 @@ class Trainable:
         state = read_checkpoint(path)
         config = dict(state["config"])
         kind = config.pop("model", "rnnrbm")  # checkpoints before kinds were RNN-RBMs
-        data = config.pop("data", None)
         if kind != cls.kind:
             raise ValueError(f"{path} holds a model of kind {kind!r}, not {cls.kind!r}")
         model = cls(**{**config, **overrides})
-        model.data = data
+        model.data = state.get("data")
         try:
             model.set_state(dict(state, params=state))
         except (KeyError, TypeError, ValueError) as err:

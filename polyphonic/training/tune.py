@@ -393,6 +393,18 @@ def open_storage(url, grace):
     return storage
 
 
+def sqlite_file(url):
+    """The file of an SQLite database URL (None for another database or in memory)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # not a URL: open_storage names it
+        return None
+    return parsed.database if parsed.get_backend_name() == "sqlite" and parsed.database \
+        and parsed.database != ":memory:" else None
+
+
 def shown(url):
     """A database URL as printed: its password, if any, as ***."""
     try:
@@ -496,8 +508,8 @@ def summary(study, runs_folder, data):
     if workflow.is_pickle(workflow.named_dataset(data)):
         print(f"evaluate it on test with:\n  {shlex.join([*evaluate, '--pickle', data])}")
         return
-    test = os.path.join(os.path.dirname(os.path.normpath(data)), "test")
-    if os.path.basename(os.path.normpath(data)) == "train" and os.path.isdir(test):
+    test = workflow.beside_train(data, "test")
+    if test:
         print(f"evaluate it on test with:\n  {shlex.join([*evaluate, '--data', display(test)])}")
     else:
         print(f"evaluate it on MIDI files held out from training with:\n  "
@@ -563,8 +575,9 @@ def run(args, argv):
     out = console.output_folder("--out", args.out or os.path.join(RUNS, f"tune-{name}"),
                                 create=not args.summary)
     url = args.storage or "sqlite:///" + os.path.abspath(os.path.join(out, "study.db"))
-    if args.summary and url.startswith("sqlite:///") and not os.path.isfile(url[10:]):
-        raise UserError(f"--study {args.study}: no study database {display(url[10:])} (--summary "
+    database = sqlite_file(url)
+    if args.summary and database is not None and not os.path.isfile(database):
+        raise UserError(f"--study {args.study}: no study database {display(database)} (--summary "
                         "reads a study, it makes none; --out or --storage names where one is)")
     runs_folder = os.path.join(out, args.study)
     storage = open_storage(url, args.grace)

@@ -3,7 +3,7 @@
 `train(args, argv)` reads the data the settings name, builds (and if asked
 pretrains) the model or resumes it, trains it with checkpoints, model
 selection and a log, and returns it; `train_settings` does the same from a
-dict of settings. The command line, tune and bench call these; bad input is
+dict of settings. The command line and tune call these; bad input is
 a console.UserError naming the option or file, an interrupt
 console.Interrupted after the checkpoint is written.
 """
@@ -15,10 +15,9 @@ import os
 import shlex
 import time
 
-import rnnrbm
-from polyphonic.console import (EXIT_FAILED, Interrupted, Progress, UserError, display,
-                                existing_file, interpreter_and_script, output_folder,
-                                read_checkpoint, signal_name, status)
+from polyphonic.console import (EXIT_FAILED, Interrupted, Progress, UserError, checkpoint_state,
+                                display, existing_file, interpreter_and_script, output_folder,
+                                signal_name, status)
 from polyphonic.evaluation import compare
 from polyphonic.music.datasets import NAMES
 from polyphonic.paths import DATA
@@ -53,19 +52,26 @@ def unknown_data(option, path, hint=""):
     return UserError(f"{option} {path}: no such file or folder{names}{hint}")
 
 
-def grid(path, dt, frames_per_beat=None):
+def dataset_name(path):
+    """A pickle data set's name: its file name without the extension."""
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def grid(path, dt, frames_per_beat=None, transpose=False):
     """The frame grid of the data at `path` read with these settings, in words:
     a pickle data set has its own, MIDI files are read on the one asked for."""
     if is_pickle(path):
-        return f"the frames of {os.path.splitext(os.path.basename(path))[0]} (pickle)"
-    return f"MIDI files at {frames_per_beat} frames per beat" if frames_per_beat \
-        else f"MIDI files at {dt:g} s per frame"
+        return f"the frames of {dataset_name(path)} (pickle)"
+    return (f"MIDI files at {frames_per_beat} frames per beat" if frames_per_beat
+            else f"MIDI files at {dt:g} s per frame") + (", transposed to C" if transpose else "")
 
 
-def data_source(path, split, dt, frames_per_beat=None):
-    """What a model is trained on, as its checkpoints keep it (Trainable.data)."""
-    return dict(path=os.path.abspath(path), split=split if is_pickle(path) else None,
-                grid=grid(path, dt, frames_per_beat))
+def data_source(path, split, dt, frames_per_beat=None, transpose=False):
+    """What a model is trained on, as its checkpoints keep it (Trainable.data):
+    the data set's name or the MIDI files' folder as given, and their grid."""
+    pickle = is_pickle(path)
+    return dict(name=dataset_name(path) if pickle else path, split=split if pickle else None,
+                grid=grid(path, dt, frames_per_beat, transpose), transpose=transpose)
 
 
 def model_name(model):
@@ -136,7 +142,6 @@ def read_midi_data(option, data, r, dt, frames_per_beat=None, encoding="piano-ro
     status(f"reading {len(files)} MIDI files from {display(data)}")
     rolls, progress = [], Progress("file")
     for done, f in enumerate(files, 1):
-        progress(done, len(files))
         try:
             rolls.append(midiread(f, r, dt, frames_per_beat=frames_per_beat,
                                   encoding=encoding, transpose=transpose).piano_roll)
@@ -144,6 +149,7 @@ def read_midi_data(option, data, r, dt, frames_per_beat=None, encoding="piano-ro
             if strict:
                 raise UserError(f"{err} (--strict)") from None
             status(f"warning: {err}; skipped")
+        progress(done, len(files))
     if not rolls:
         raise UserError(f"{option} {data}: none of the {len(files)} MIDI files could be read")
     return rolls
@@ -168,6 +174,15 @@ def compile_message(backend):
            "seconds once PyTensor has cached it)")
 
 
+def beside_train(data, split):
+    """The folder `split` (valid, test) beside `data` if `data` is a folder named
+    train and it exists, as in the Nottingham MIDI files' layout; else None."""
+    beside = os.path.join(os.path.dirname(os.path.normpath(data)), split)
+    if os.path.basename(os.path.normpath(data)) == "train" and os.path.isdir(beside):
+        return beside
+    return None
+
+
 def validation_data(args):
     """Where the validation data of a run is, or None if it needs none (no model
     selection, no RNN pretraining): --valid; else the valid split of a pickle
@@ -180,9 +195,8 @@ def validation_data(args):
         return named_dataset(args.valid)
     if is_pickle(data):
         return data
-    beside = os.path.join(os.path.dirname(os.path.normpath(data)), "valid")
-    if os.path.basename(os.path.normpath(data)) == "train" and os.path.isdir(beside):
-        return beside
+    if beside_train(data, "valid"):
+        return beside_train(data, "valid")
     raise UserError("--select-every and --pretrain-rnn-epochs need validation data: "
                     "give --valid")
 
@@ -230,6 +244,7 @@ def pretraining_interrupted(out, argv):
 
 def new_model(args, argv, r, dt, dataset, valid, out):
     """An RNN-RBM built from the arguments and, if asked, pretrained (see training/pretrain.py)."""
+    import rnnrbm
     from polyphonic.training import pretrain
 
     model = rnnrbm.RnnRbm(args.n_hidden, args.n_hidden_recurrent, args.lr, r, dt, args.seed,
@@ -269,18 +284,20 @@ def new_snippet_model(args, argv, r, dt, dataset, valid, out):
                               args.backend)
 
 
-def train(args, argv, model_class=rnnrbm.RnnRbm, build=new_model, on_select=None):
+def train(args, argv, model_class=None, build=new_model, on_select=None):
     """Train as the arguments say; return the model. `build` makes a new
-    model of `model_class` (which loads a resumed one). A UserError on bad
+    model of `model_class` (which loads a resumed one; default rnnrbm.RnnRbm). A UserError on bad
     input; KeyboardInterrupt, after the checkpoint is written, when interrupted.
     With model selection, `on_select(epoch, value)` is told each row of
     valid.tsv (selection.BestCheckpoint's on_row)."""
+    import rnnrbm
     from polyphonic.training import selection
 
+    model_class = model_class or rnnrbm.RnnRbm
     output_folder("--out", args.out, create=False)  # before the slow steps
     checkpoint = os.path.join(args.out, "checkpoint.npz")
     if args.resume:
-        config = read_checkpoint("--resume", args.resume)["config"]
+        config = checkpoint_state("--resume", args.resume)["config"]
         kind = config.get("model", "rnnrbm")
         if kind != model_class.kind:
             raise UserError(f"--resume {args.resume}: a model of kind {kind!r}, not "
@@ -319,7 +336,7 @@ def train(args, argv, model_class=rnnrbm.RnnRbm, build=new_model, on_select=None
         else:
             model = build(args, argv, r, dt, dataset, valid, out)
             model.data = data_source(training_data(args.data), args.split, dt,
-                                     args.frames_per_beat)
+                                     args.frames_per_beat, args.transpose)
     except ValueError as err:
         raise UserError(str(err)) from None
     if args.resume:
@@ -363,7 +380,7 @@ def monitor_data(args):
     """The training data in words: a pickle's name and split, or the MIDI path."""
     data = training_data(args.data)
     if is_pickle(data):
-        return f"{os.path.splitext(os.path.basename(data))[0]} ({args.split})"
+        return f"{dataset_name(data)} ({args.split})"
     return display(data)
 
 

@@ -1,4 +1,4 @@
-"""Expected frame-level accuracy (evaluate.frame_accuracy's expected counts) of
+"""Expected frame-level accuracy (the expected counts of accuracy.micro) of
 predictions that are the same for every frame, on each test split: first the
 note frequencies of the training split, which any model of single frames
 trained to its maximum likelihood (the paper's RBM and NADE rows) has as its
