@@ -684,3 +684,19 @@ def test_evaluate_random_is_the_random_row(tiny_pickle):
     assert metrics["model"] == "random" and metrics["exact"]
     assert metrics["log_likelihood_per_frame"] == pytest.approx(88 * math.log(0.5))
     assert metrics["accuracy_paper"] == pytest.approx((2 + 1 + 0 + 2) / 4 / 88)
+
+
+def test_evaluate_warns_when_the_chains_do_not_mix(small_checkpoint, tiny_pickle, monkeypatch,
+                                                   capsys):
+    from polyphonic.evaluation import scoring
+
+    evaluate = scoring.evaluate
+    unmixed = dict(frames=4, accuracy_by_start={"zeros": {"paper": 0.04}, "ais": {"paper": 0.6}},
+                   tolerance=0.01, mixed=False)
+    monkeypatch.setattr(scoring, "evaluate",
+                        lambda *a, **kw: dict(evaluate(*a, **kw), mixing=unmixed))
+    status, err = run_in_process(monkeypatch, capsys, "evaluate", small_checkpoint, "--pickle",
+                                 tiny_pickle, "--chains", 3, "--temperatures", 5, "--jobs", 1)
+    assert status == 0
+    assert ("warning: the Gibbs chains do not mix on 4 frames: accuracy_paper 4.0 % from zeros, "
+            "60.0 % from ais (tolerance 1 points)") in err

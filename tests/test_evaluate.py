@@ -128,8 +128,13 @@ def test_evaluate_gives_the_exact_log_likelihood_of_a_tiny_rnnrbm():
             log_p = -scoring.free_energies(frame, params["W"], bv_t[t], bh_t[t])
             exact.append(log_p - exact_log_partition(params["W"], bv_t[t], bh_t[t]))
     metrics = scoring.evaluate(params, rolls, seed=6, n_chains=200, n_temperatures=200,
-                                batch_frames=5)
+                                batch_frames=5, mixing=8)
     assert metrics["frames"] == 12 and metrics["sequences"] == 2
+    # A small, soft RBM mixes: every start, and AIS, agree on the accuracy.
+    check = metrics["mixing"]
+    assert check["frames"] == 8 and set(check["accuracy_by_start"]) == {
+        "zeros", "previous", "data", "ais"}
+    assert check["mixed"], check
     assert metrics["log_likelihood_per_frame"] == pytest.approx(
         np.mean(exact), abs=5 * metrics["log_likelihood_stderr"] + 0.005)
     assert 0.0 <= metrics["accuracy_paper"] <= 1.0

@@ -212,10 +212,18 @@ def run_evaluate(args, argv):
     try:
         metrics = scoring.evaluate(params, rolls, args.seed, args.chains, args.temperatures,
                                     jobs=args.jobs, progress=Progress("frame", plain=True),
-                                    ais_dtype=args.ais_dtype, kind=kind, cache=args.cache)
+                                    ais_dtype=args.ais_dtype, kind=kind, cache=args.cache,
+                                    mixing=args.mixing if kind == "rnnrbm" else 0)
     except ValueError as err:  # a --cache folder of another evaluation
         raise UserError(f"--cache {err}") from None
     metrics["seconds"] = round(time.perf_counter() - start, 1)
+    check = metrics.get("mixing")
+    if check and not check["mixed"]:
+        status(f"warning: the Gibbs chains do not mix on {check['frames']} frames: accuracy_paper "
+               + ", ".join(f"{100 * scores['paper']:.1f} % from {name}"
+                           for name, scores in check["accuracy_by_start"].items())
+               + f" (tolerance {100 * check['tolerance']:g} points): the accuracies and the "
+               "likelihood rest on chains that stay where they start, not measurements")
     metrics.update(split=None if args.data else args.split, dataset=dataset,
                    checkpoint=args.checkpoint, seed=args.seed,
                    command=shlex.join([*interpreter_and_script(), *argv]))
@@ -396,6 +404,11 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
                         "default: %(default)s)")
     p.add_argument("--sequences", type=positive_int,
                    help="evaluate only the first N sequences of the split (quick checks)")
+    p.add_argument("--mixing", type=bounded_int(0), default=1000, metavar="FRAMES",
+                   help="check on this many frames that Gibbs chains started at zeros, at the "
+                        "previous true frame and at a data frame agree with each other and with "
+                        "AIS on the accuracy (polyphonic/evaluation/mixing.py); 0 for no check "
+                        "(default: %(default)s; an RNN-RBM only)")
     p.add_argument("--seed", type=int, default=1234, help="random seed (default: %(default)s)")
     p.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1,
                    help="worker processes (default: one per core)")

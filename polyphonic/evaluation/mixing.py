@@ -62,17 +62,19 @@ def starting_frames(rolls, seed):
     return dict(zeros=np.zeros(frames.shape), previous=previous, data=drawn)
 
 
-def mixing_check(W, bv, bh, frames, starts, seed, dtype="float64", **settings):
+def mixing_check(W, bv, bh, frames, starts, seed, dtype="float64", given=None, **settings):
     """The check on the RBMs of some frames: bv, bh their biases (rows),
-    `frames` their true notes, `starts` {name: starting frames (rows)}.
-    Returns a dict: each start's accuracies (`paper` and the others) of its
-    marginals, the largest `paper` difference between two starts, the mean
-    absolute difference of the marginals between two starts at its largest,
-    the tolerance, and `mixed`: whether the largest difference is within it."""
+    `frames` their true notes, `starts` {name: starting frames (rows)};
+    `given` {name: marginals} adds marginals estimated otherwise (AIS's final
+    states: "ais") to the comparison. Returns a dict: each one's accuracies
+    (`paper` and the others), the largest `paper` difference between two of
+    them, the largest mean absolute difference of two of their marginals, the
+    tolerance, and `mixed`: whether the largest `paper` difference is within it."""
     settings = {**DEFAULTS, **settings}
     rng = np.random.default_rng(seed)
     marginals = {name: chain_marginals(W, bv, bh, start, rng, dtype=dtype, **settings)
                  for name, start in starts.items()}
+    marginals.update(given or {})
     scores = {name: accuracies(m, frames) for name, m in marginals.items()}
     names = list(marginals)
     pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]

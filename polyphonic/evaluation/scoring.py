@@ -202,7 +202,7 @@ def evaluate_batch_star(arguments):
 
 
 def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_frames=2000,
-             jobs=1, progress=None, ais_dtype="float64", kind="rnnrbm", cache=None):
+             jobs=1, progress=None, ais_dtype="float64", kind="rnnrbm", cache=None, mixing=0):
     """Log-likelihood per frame (with AIS standard error) and accuracies on piano rolls.
 
     params : dict of parameter arrays: an RNN-RBM's (W, bv, bh, Wuh, Wuv, Wvu,
@@ -218,7 +218,10 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
     (see ais_log_partition). cache : a folder that keeps each batch's results
     as it finishes and gives back those an earlier call with the same inputs
     left there, so that an interrupted evaluation continues where it stopped
-    (ValueError if the folder holds another evaluation's). Returns a dict of
+    (ValueError if the folder holds another evaluation's). mixing : for an
+    RNN-RBM, the number of frames (drawn with `seed`) on which Gibbs chains
+    from several starts and the AIS marginals are compared
+    (mixing.mixing_check; its result under "mixing"); 0 for none. Returns a dict of
     the figures (accuracy_NAME for each definition of accuracy.DEFINITIONS,
     from the note marginals) and the settings that made them.
     """
@@ -267,6 +270,9 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
                 workers.join()
         log_likelihoods, variances, marginals = (
             np.concatenate(r) for r in zip(*(results[i] for i in range(len(batches)))))
+        if mixing:
+            settings["mixing"] = check_mixing(params["W"], bv, bh, rolls, marginals, mixing,
+                                              seed, ais_dtype)
     return dict(
         model=kind,
         frames=len(frames),
@@ -277,6 +283,19 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
         **settings,
         **({} if settings.get("exact") else ais_diagnostics(variances, n_chains)),
     )
+
+
+def check_mixing(W, bv, bh, rolls, ais_marginals, n_frames, seed, dtype):
+    """mixing.mixing_check on `n_frames` frames of `rolls` drawn with `seed`
+    (all if fewer), their AIS marginals among the compared."""
+    from polyphonic.evaluation.mixing import mixing_check, starting_frames
+
+    frames = np.concatenate(rolls)
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(len(frames), min(n_frames, len(frames)), replace=False))
+    starts = {name: start[pick] for name, start in starting_frames(rolls, seed).items()}
+    return mixing_check(W, bv[pick], bh[pick], frames[pick], starts, seed, dtype,
+                        given=dict(ais=ais_marginals[pick]))
 
 
 def ais_diagnostics(variances, n_chains):
