@@ -2,7 +2,6 @@
 enumeration on an RBM that mixes, and are told apart on one that cannot."""
 
 import numpy as np
-import pytest
 
 from polyphonic.evaluation import mixing
 from polyphonic.models.numpy_rnnrbm import exact_rbm_distribution
