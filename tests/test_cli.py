@@ -529,7 +529,7 @@ def test_evaluate_shows_progress_and_reports_its_settings(tmp_path):
     dataset = {split: [[[60, 64], [62], [], [65, 60]]] for split in SPLITS}
     (tmp_path / "tiny.pickle").write_bytes(pickle.dumps(dataset))
     result = run("evaluate", tmp_path / "checkpoint.npz", "--pickle", tmp_path / "tiny.pickle",
-                 "--chains", 3, "--temperatures", 5, "--jobs", 1,
+                 "--chains", 3, "--temperatures", 5, "--jobs", 1, "--mixing", 0,
                  "--out", tmp_path / "out" / "metrics.json")
     assert result.returncode == 0, result.stderr
     assert "4/4 frames (100 %)" in result.stderr
@@ -624,7 +624,7 @@ def test_evaluate_scores_midi_files_and_warns_of_another_grid(songs, tiny_pickle
                                                               monkeypatch, capsys):
     out = tmp_path / "run"
     assert run("train", "--data", songs, "--epochs", 1, "--out", out, *SMALL).returncode == 0
-    quick = ["--chains", 3, "--temperatures", 5, "--jobs", 1]
+    quick = ["--chains", 3, "--temperatures", 5, "--jobs", 1, "--mixing", 0]  # no AIS to check
     on_midi = run("evaluate", out / "checkpoint.npz", "--data", songs, "--sequences", 1, *quick)
     assert on_midi.returncode == 0, on_midi.stderr
     assert "warning" not in on_midi.stderr  # the grid it was trained on
