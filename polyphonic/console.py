@@ -142,9 +142,8 @@ def signal_name():
 def interpreter_and_script():
     """How this process was started, as words a shell can run from here: the
     installed `rnnrbm` command if that is what ran, else python and rnnrbm.py."""
-    found = shutil.which("rnnrbm")
-    if os.path.basename(sys.argv[0]) == "rnnrbm" and found and \
-            os.path.realpath(found) == os.path.realpath(sys.argv[0]):
+    found = shutil.which(PROG)
+    if PROG == "rnnrbm" and found and os.path.realpath(found) == os.path.realpath(sys.argv[0]):
         return ["rnnrbm"]
     found = shutil.which("python")
     python = "python" if found and os.path.abspath(found) == os.path.abspath(sys.executable) \

@@ -170,7 +170,8 @@ def run_evaluate(args, argv):
                         "--encoding of its own")
     if args.out:
         output_folder("--out", os.path.dirname(os.path.abspath(args.out)))
-    transpose = (state.get("data") or {}).get("transpose", False)
+    trained_on = state.get("data") or {}  # what the checkpoint says it was trained on
+    transpose = trained_on.get("transpose", False)
     if args.data:  # MIDI files, read on the model's own grid
         dataset = args.data
         if workflow.is_pickle(dataset):
@@ -193,10 +194,9 @@ def run_evaluate(args, argv):
         except ValueError as err:
             raise UserError(str(err)) from None
     rolls = rolls[:args.sequences]
-    trained_on = (state.get("data") or {}).get("grid")
     scored_on = workflow.grid(dataset, config["dt"], config.get("frames_per_beat"), transpose)
-    if trained_on and trained_on != scored_on:
-        status(f"warning: the model was trained on {trained_on}, this is {scored_on}: its "
+    if trained_on.get("grid", scored_on) != scored_on:
+        status(f"warning: the model was trained on {trained_on['grid']}, this is {scored_on}: its "
                "figures are not those of a model of this data")
     names = {"rnn": rnn.PARAM_NAMES, "random": ()}.get(kind,
                                                        PARAM_NAMES + ("u0",) * ("u0" in state))

@@ -54,15 +54,19 @@ def chain_marginals(W, bv, bh, start, rng, chains=10, burn_in=100, samples=100, 
     return (total / samples).reshape(chains, len(bv), -1).mean(axis=0)
 
 
-def starting_frames(rolls, seed):
-    """{start name: frames x notes array} for every frame of `rolls` (their
-    frames in order): zeros, each frame's previous true frame, and a frame
-    drawn at random from all of them."""
+def starting_frames(rolls, seed, rows=None):
+    """{start name: rows x notes array} for the frames `rows` of `rolls`
+    (indices into all their frames in order; every frame by default): zeros,
+    each frame's previous true frame (zeros for a sequence's first), and a
+    frame drawn at random from all of them (one draw per frame of `rolls`,
+    so a frame's draw does not depend on `rows`)."""
     frames = np.concatenate(rolls)
-    previous = np.concatenate([np.vstack([np.zeros((1, roll.shape[1])), roll[:-1]])
-                               for roll in rolls])
-    drawn = frames[np.random.default_rng(seed).integers(0, len(frames), len(frames))]
-    return dict(zeros=np.zeros(frames.shape), previous=previous, data=drawn)
+    rows = np.arange(len(frames)) if rows is None else np.asarray(rows)
+    drawn = np.random.default_rng(seed).integers(0, len(frames), len(frames))[rows]
+    firsts = np.cumsum([0, *map(len, rolls)])[:-1]
+    previous = frames[rows - 1] * ~np.isin(rows, firsts)[:, None]
+    return dict(zeros=np.zeros((len(rows), frames.shape[1])), previous=previous,
+                data=frames[drawn])
 
 
 def mixing_check(W, bv, bh, frames, starts, seed, dtype="float64", given=None, **settings):

@@ -293,7 +293,7 @@ def check_mixing(W, bv, bh, rolls, ais_marginals, n_frames, seed, dtype):
     frames = np.concatenate(rolls)
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(frames), min(n_frames, len(frames)), replace=False))
-    starts = {name: start[pick] for name, start in starting_frames(rolls, seed).items()}
+    starts = starting_frames(rolls, seed, pick)
     return mixing_check(W, bv[pick], bh[pick], frames[pick], starts, seed, dtype,
                         given=dict(ais=ais_marginals[pick]))
 

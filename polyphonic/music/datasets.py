@@ -23,6 +23,10 @@ class _PlainDataUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
 
 
+_UNREADABLE = (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, IndexError,
+               ValueError)  # what a file that is not such a data set raises on the way
+
+
 def _unreadable(path, split, err):
     """The ValueError for a file that is not one of these data sets, saying why
     in words (the unpickler's own messages, like 'invalid load key', say little)."""
@@ -44,25 +48,23 @@ def load_pickle_rolls(path, split, r=(21, 109)):
         raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
     try:
         with open(path, "rb") as f:
-            if f.read(4) == b"MThd":
-                raise ValueError(f"{path} is a MIDI file, not a piano-roll data set in the "
-                                 "paper's pickle format (MIDI files go to --data)")
+            midi = f.read(4) == b"MThd"
             f.seek(0)
-            data = _PlainDataUnpickler(f).load()
-        sequences = data[split]
+            data = None if midi else _PlainDataUnpickler(f).load()
+    except _UNREADABLE as err:
+        raise _unreadable(path, split, err) from err
+    if midi:
+        raise ValueError(f"{path} is a MIDI file, not a piano-roll data set in the paper's "
+                         "pickle format (MIDI files go to --data)")
+    try:
         rolls = []
-        for sequence in sequences:
+        for sequence in data[split]:
             roll = np.zeros((len(sequence), r[1] - r[0]), dtype=np.uint8)
             for t, notes in enumerate(sequence):
                 pitches = [p - r[0] for p in notes if r[0] <= p < r[1]]
                 roll[t, pitches] = 1
             rolls.append(roll)
-    except ValueError as err:
-        if "is a MIDI file" in str(err):
-            raise
-        raise _unreadable(path, split, err) from err
-    except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError,
-            IndexError) as err:
+    except _UNREADABLE as err:
         raise _unreadable(path, split, err) from err
     if not rolls:
         raise ValueError(f"{path}: split {split!r} holds no sequences")

@@ -563,8 +563,8 @@ def run(args, argv):
                         "--pretrain-rnn-epochs 0")
     path = workflow.training_data(trial_args.data)
     data = trial_args.data or path  # as the evaluate command of the summary names it
-    name = "Nottingham" if not trial_args.data else re.sub(
-        r"\.(pickle|pkl)$", "", os.path.basename(os.path.normpath(path)))
+    name = "Nottingham" if not trial_args.data else workflow.dataset_name(path) \
+        if workflow.is_pickle(path) else os.path.basename(os.path.normpath(path))
     name = re.sub(r"\s+", "-", name)
     if not args.summary:  # the data is there, before anything is made for it
         if workflow.is_pickle(path):

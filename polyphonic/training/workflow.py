@@ -195,8 +195,9 @@ def validation_data(args):
         return named_dataset(args.valid)
     if is_pickle(data):
         return data
-    if beside_train(data, "valid"):
-        return beside_train(data, "valid")
+    beside = beside_train(data, "valid")
+    if beside:
+        return beside
     raise UserError("--select-every and --pretrain-rnn-epochs need validation data: "
                     "give --valid")
 
