@@ -700,3 +700,52 @@ def test_evaluate_warns_when_the_chains_do_not_mix(small_checkpoint, tiny_pickle
     assert status == 0
     assert ("warning: the Gibbs chains do not mix on 4 frames: accuracy_paper 4.0 % from zeros, "
             "60.0 % from ais (tolerance 1 points)") in err
+
+
+def test_train_model_rnn_and_rbm_select_and_evaluate(tiny_pickle, tmp_path, monkeypatch, capsys):
+    """Table 1's simple rows end to end: --model rnn (Adam) and --model rbm
+    train on a pickle, keep their best validation epoch, and evaluate scores
+    each: the RNN exactly, the RBM with one AIS estimate and the mixing check."""
+    for model, extra in (("rnn", ["--optimizer", "adam", "--n-hidden-recurrent", 5]),
+                         ("rbm", ["--n-hidden", 5, "--k", 1, "--select-chains", 20,
+                                  "--select-temperatures", 50])):
+        out = tmp_path / model
+        status, err = run_in_process(monkeypatch, capsys, "train", "--model", model, "--data",
+                                     tiny_pickle, "--epochs", 2, "--lr", 0.01, "--select-every",
+                                     1, "--out", out, *extra)
+        assert status == 0, err
+        assert len((out / "valid.tsv").read_text().splitlines()) == 3  # header and 2 epochs
+        status, err = run_in_process(monkeypatch, capsys, "evaluate", out / "best.npz",
+                                     "--pickle", tiny_pickle, "--chains", 10, "--temperatures",
+                                     20, "--mixing", 4, "--out", out / "metrics.json")
+        assert status == 0, err
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["model"] == model and metrics["frames"] == 4
+        assert ("mixing" in metrics) == (model == "rbm")
+        assert metrics["log_likelihood_per_frame"] < 0
+
+
+def test_model_options_that_do_not_apply_are_refused(tiny_pickle, tmp_path, small_checkpoint):
+    assert_one_line_error(run("train", "--model", "rbm", "--pretrain-rbm-epochs", 1, "--data",
+                              tiny_pickle, "--out", tmp_path / "a"),
+                          "--model rbm: the pretraining options are for --model rnnrbm")
+    assert_one_line_error(run("train", "--optimizer", "adam", "--data", tiny_pickle, "--out",
+                              tmp_path / "b"), "--optimizer adam: only --model rnn")
+    assert_one_line_error(run("train", "--model", "rnn", "--resume", small_checkpoint,
+                              "--data", tiny_pickle, "--out", tmp_path / "c"),
+                          "a model of kind 'rnnrbm', not 'rnn' (--model rnn)")
+    window = tmp_path / "snippet.npz"
+    from polyphonic.models.snippet import SnippetRbm
+    SnippetRbm(frames=3, n_hidden=4).save(window)
+    assert_one_line_error(run("evaluate", window, "--pickle", tiny_pickle),
+                          "a model of kind 'snippet' over windows of several frames")
+
+
+def test_evaluate_frames_scores_a_sample_of_the_split(tiny_pickle, small_checkpoint, tmp_path):
+    out = tmp_path / "sample.json"
+    result = run("evaluate", small_checkpoint, "--pickle", tiny_pickle, "--frames", 3,
+                 "--chains", 3, "--temperatures", 5, "--jobs", 1, "--mixing", 0, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert "evaluating 3 frames drawn at random from 1 sequences (4 frames)" in result.stderr
+    metrics = json.loads(out.read_text())
+    assert metrics["frames"] == 3 and metrics["frames_drawn_from"] == 4

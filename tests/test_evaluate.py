@@ -141,6 +141,13 @@ def test_evaluate_gives_the_exact_log_likelihood_of_a_tiny_rnnrbm():
     # A tiny RBM with 200 temperatures: the weights nearly alike.
     assert 150 < metrics["effective_chains_min"] <= metrics["effective_chains_median"] <= 200
     assert metrics["frames_below_10_effective_chains"] == 0
+    # Some frames only (a first frame among them), each after its own sequence's past.
+    rows = np.array([0, 4, 7, 11])
+    some = scoring.evaluate(params, rolls, seed=6, n_chains=200, n_temperatures=200,
+                            rows=rows, mixing=4)
+    assert some["frames"] == 4 and some["mixing"]["frames"] == 4
+    assert some["log_likelihood_per_frame"] == pytest.approx(
+        np.mean(np.array(exact)[rows]), abs=5 * some["log_likelihood_stderr"] + 0.005)
 
 
 def test_evaluation_does_not_depend_on_the_number_of_jobs():
@@ -220,3 +227,61 @@ def test_the_random_row_is_exact():
     assert metrics["accuracy_paper"] == pytest.approx(5 / 12)
     assert metrics["accuracy_paper_per_frame"] == pytest.approx((2 / 4 + 0 + 3 / 4) / 3)
     assert metrics["accuracy_expected"] == pytest.approx(2.5 / (2.5 + 3.5 + 2.5))
+
+
+def exact_rbm_over_hidden_units(W, bv, bh):
+    """log Z and the note marginals of an RBM with few hidden units, by
+    enumerating its hidden vectors: p(h) is proportional to
+    exp(bh . h) prod_i (1 + exp(bv_i + (W h)_i)), and P(v_i = 1) is the mean
+    under p(h) of sigmoid(bv + W h)_i."""
+    hs = np.array(list(itertools.product([0.0, 1.0], repeat=W.shape[1])))
+    log_p = hs @ bh + ref.softplus(bv + hs @ W.T).sum(axis=1)
+    log_z = np.logaddexp.reduce(log_p)
+    return log_z, np.exp(log_p - log_z) @ ref.sigmoid(bv + hs @ W.T)
+
+
+def test_an_rbm_over_frames_is_scored_with_one_partition_function():
+    """Table 1's RBM row: 30 visible units (no visible enumeration possible)
+    and 6 hidden ones, exact by enumerating the 64 hidden vectors. The
+    likelihood is exact up to log Z, whose AIS error (1,000 chains x 1,000
+    temperatures) is reported as the error of the mean, and every frame gets
+    the same marginals; the mixing check passes on a soft RBM."""
+    rng = np.random.default_rng(11)
+    params = dict(W=rng.normal(scale=1.0, size=(30, 6)), bv=rng.normal(size=30) - 1,
+                  bh=rng.normal(size=6))
+    rolls = [(rng.random((n, 30)) < 0.3).astype(np.uint8) for n in (9, 5)]
+    log_z, marginals = exact_rbm_over_hidden_units(**params)
+    frames = np.concatenate(rolls).astype(float)
+    exact = np.mean(-scoring.free_energies(frames, params["W"], params["bv"], params["bh"]))
+    metrics = scoring.evaluate(params, rolls, seed=3, n_chains=1000, n_temperatures=1000,
+                                kind="rbm", mixing=14)
+    assert 0 < metrics["log_likelihood_stderr"] < 0.01
+    assert metrics["log_likelihood_per_frame"] == pytest.approx(
+        exact - log_z, abs=4 * metrics["log_likelihood_stderr"])
+    predicted = marginals >= 0.5
+    assert 0 < predicted.sum() < 30  # some notes on, some off: the accuracy can be wrong
+    tp = (predicted * frames).sum()
+    assert metrics["accuracy_paper"] == pytest.approx(tp / (predicted.sum() * len(frames)
+                                                             + frames.sum() - tp))
+    assert metrics["accuracy_expected"] == pytest.approx(
+        (marginals * frames).sum() / (marginals.sum() * len(frames) + frames.sum()
+                                      - (marginals * frames).sum()), abs=0.002)
+    assert metrics["mixing"]["mixed"] and metrics["mixing"]["frames"] == 14
+
+
+def test_scoring_some_rows_gives_those_frames_figures():
+    """evaluate(rows=...) scores the frames it is given, each still after its
+    own sequence's true past: an exact RNN's per-frame figures, selected."""
+    rng = np.random.default_rng(12)
+    shapes = dict(Wvu=(5, 3), Wuu=(3, 3), bu=(3,), Wuv=(3, 5), bv=(5,), u0=(3,))
+    params = {name: rng.normal(scale=0.8, size=shape) for name, shape in shapes.items()}
+    rolls = [(rng.random((n, 5)) < 0.4).astype(np.uint8) for n in (6, 4, 7)]
+    frames = np.concatenate(rolls).astype(float)
+    activations = np.concatenate([scoring.rnn_activations(params, roll.astype(float))
+                                  for roll in rolls])
+    per_frame = (frames * activations - ref.softplus(activations)).sum(axis=1)
+    rows = np.array([0, 5, 6, 9, 10, 16])  # sequence starts and ends among them
+    metrics = scoring.evaluate(params, rolls, kind="rnn", rows=rows)
+    assert metrics["frames"] == 6
+    assert metrics["log_likelihood_per_frame"] == pytest.approx(per_frame[rows].mean())
+    assert metrics["log_likelihood_per_frame"] != pytest.approx(per_frame.mean())

@@ -134,7 +134,7 @@ def run_snippet(args, argv):
     from polyphonic.models import snippet
 
     if args.snippet_command == "train":
-        workflow.train(args, argv, snippet.SnippetRbm, workflow.new_snippet_model)
+        workflow.train(args, argv)
         return
     checkpoint_state("CHECKPOINT", args.checkpoint)
     model, out = load_sampler(snippet.SnippetRbm, args)
@@ -143,6 +143,27 @@ def run_snippet(args, argv):
 
 
 # ---------------------------------------------------------------- evaluate
+
+def frame_model_kind(checkpoint, config):
+    """What evaluate scores a checkpoint as (scoring.evaluate's kind): an
+    RNN-RBM, an RNN, the Random row, or an RBM over single piano-roll frames
+    (train --model rbm, or an RBM pretraining's rbm.npz); a UserError for
+    anything else. Sets config's pitch range for a pretraining's RBM, which
+    keeps none (it models the paper's 88 notes)."""
+    kind = config.get("model", "rnnrbm")
+    if kind == "snippet" and config["frames"] == 1 and config["encoding"] == "piano-roll":
+        return "rbm"
+    if kind == "rbm" and config["n_visible"] == rnnrbm.PITCH_RANGE[1] - rnnrbm.PITCH_RANGE[0]:
+        config.setdefault("r", rnnrbm.PITCH_RANGE)
+        config.setdefault("dt", rnnrbm.FRAME_SECONDS)
+        return "rbm"
+    if kind not in ("rnnrbm", "rnn", "random"):
+        raise UserError(f"CHECKPOINT {checkpoint}: a model of kind {kind!r}"
+                        + (" over windows of several frames or note states" * (kind == "snippet"))
+                        + "; evaluate takes an RNN-RBM, an RNN, an RBM over single frames or "
+                        "the word random")
+    return kind
+
 
 def run_evaluate(args, argv):
     import json
@@ -159,10 +180,7 @@ def run_evaluate(args, argv):
     else:
         state = checkpoint_state("CHECKPOINT", args.checkpoint)
         config = state["config"]
-    kind = config.get("model", "rnnrbm")
-    if kind not in ("rnnrbm", "rnn", "random"):
-        raise UserError(f"CHECKPOINT {args.checkpoint}: a model of kind {kind!r}; evaluate "
-                        "takes an RNN-RBM, an RNN or the word random")
+    kind = frame_model_kind(args.checkpoint, config)
     if (config.get("frames_per_step", 1), config.get("encoding", "piano-roll")) != \
             (1, "piano-roll"):
         raise UserError(f"CHECKPOINT {args.checkpoint}: evaluate scores models of one "
@@ -198,25 +216,31 @@ def run_evaluate(args, argv):
     if trained_on.get("grid", scored_on) != scored_on:
         status(f"warning: the model was trained on {trained_on['grid']}, this is {scored_on}: its "
                "figures are not those of a model of this data")
-    names = {"rnn": rnn.PARAM_NAMES, "random": ()}.get(kind,
-                                                       PARAM_NAMES + ("u0",) * ("u0" in state))
+    names = {"rnn": rnn.PARAM_NAMES, "rbm": ("W", "bv", "bh"), "random": ()}.get(
+        kind, PARAM_NAMES + ("u0",) * ("u0" in state))
     params = {name: state[name].astype(np.float64) for name in names}
     frames = sum(map(len, rolls))
-    status(f"evaluating {len(rolls)} sequences ({frames:,} frames) of "
+    rows = None
+    if args.frames and args.frames < frames:  # a random sample, fixed by the seed
+        rows = np.sort(np.random.default_rng(args.seed).choice(frames, args.frames, replace=False))
+    status((f"evaluating {args.frames:,} frames drawn at random from " if rows is not None else
+            "evaluating ") + f"{len(rolls)} sequences ({frames:,} frames) of "
            + (f"{display(args.data)} " if args.data else f"the {args.split} split ")
-           + ({"rnn": "exactly (an RNN)", "random": "exactly (the Random row)"}[kind]
-              if kind != "rnnrbm" else
-              f"with {args.chains} AIS chains x {args.temperatures} temperatures on "
-              f"{args.jobs} processes"))
+           + ({"rnn": "exactly (an RNN)", "random": "exactly (the Random row)"}.get(kind) or
+              f"with {args.chains} AIS chains x {args.temperatures} temperatures"
+              + (" (one RBM for every frame)" if kind == "rbm" else f" on {args.jobs} processes")))
     start = time.perf_counter()
     try:
         metrics = scoring.evaluate(params, rolls, args.seed, args.chains, args.temperatures,
                                     jobs=args.jobs, progress=Progress("frame", plain=True),
                                     ais_dtype=args.ais_dtype, kind=kind, cache=args.cache,
-                                    mixing=args.mixing if kind == "rnnrbm" else 0)
+                                    mixing=args.mixing if kind in ("rnnrbm", "rbm") else 0,
+                                    rows=rows)
     except ValueError as err:  # a --cache folder of another evaluation
         raise UserError(f"--cache {err}") from None
     metrics["seconds"] = round(time.perf_counter() - start, 1)
+    if rows is not None:
+        metrics["frames_drawn_from"] = frames
     check = metrics.get("mixing")
     if check and not check["mixed"]:
         status(f"warning: the Gibbs chains do not mix on {check['frames']} frames: accuracy_paper "
@@ -353,7 +377,7 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
                       "windows per mini-batch")
     q.add_argument("--frames", type=positive_int, default=1,
                    help="frames per window (default: %(default)s)")
-    q.set_defaults(select_every=0, pretrain_rnn_epochs=0, **snippet_preset)
+    q.set_defaults(model="snippet", select_every=0, pretrain_rnn_epochs=0, **snippet_preset)
     q = snippet_commands.add_parser(
         "generate", help="write snippets from a checkpoint",
         description="Write -n snippets of a snippet RBM, each the end of a Gibbs chain from "
@@ -404,6 +428,10 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
                         "default: %(default)s)")
     p.add_argument("--sequences", type=positive_int,
                    help="evaluate only the first N sequences of the split (quick checks)")
+    p.add_argument("--frames", type=positive_int, metavar="N",
+                   help="score only N frames drawn at random (with --seed) from the whole "
+                        "split, each still given its sequence's true past: the figures of "
+                        "a random sample, in minutes (default: every frame)")
     p.add_argument("--mixing", type=bounded_int(0), default=1000, metavar="FRAMES",
                    help="check on this many frames that Gibbs chains started at zeros, at the "
                         "previous true frame and at a data frame agree with each other and with "

@@ -202,14 +202,17 @@ def evaluate_batch_star(arguments):
 
 
 def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_frames=2000,
-             jobs=1, progress=None, ais_dtype="float64", kind="rnnrbm", cache=None, mixing=0):
+             jobs=1, progress=None, ais_dtype="float64", kind="rnnrbm", cache=None, mixing=0,
+             rows=None):
     """Log-likelihood per frame (with AIS standard error) and accuracies on piano rolls.
 
     params : dict of parameter arrays: an RNN-RBM's (W, bv, bh, Wuh, Wuv, Wvu,
         Wuu, bu, and u0 if learned) or, with kind="rnn", an RNN's (Wvu, Wuu,
         bu, Wuv, bv, u0), whose likelihood and marginals are exact; with
-        kind="random" none: Table 1's Random row, every note on with
-        probability 1/2, also exact.
+        kind="rbm" an RBM's over single frames (W, bv, bh: Table 1's RBM row,
+        the same RBM for every frame, so one AIS estimate of its log Z, and
+        its marginals from that AIS's final states); with kind="random" none:
+        Table 1's Random row, every note on with probability 1/2, exact.
     rolls : list of (frames x n_visible) 0/1 arrays.
     Frames are processed in batches of `batch_frames`, each with its own random
     stream spawned from `seed`, so the result does not depend on `jobs`, the
@@ -221,18 +224,40 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
     (ValueError if the folder holds another evaluation's). mixing : for an
     RNN-RBM, the number of frames (drawn with `seed`) on which Gibbs chains
     from several starts and the AIS marginals are compared
-    (mixing.mixing_check; its result under "mixing"); 0 for none. Returns a dict of
+    (mixing.mixing_check; its result under "mixing"); 0 for none. rows : the
+    indices (into np.concatenate(rolls)) of the only frames to score, each
+    still given its sequence's true past; None for all. Returns a dict of
     the figures (accuracy_NAME for each definition of accuracy.DEFINITIONS,
     from the note marginals) and the settings that made them.
     """
     frames = np.concatenate(rolls).astype(np.float64)
+    scored = np.arange(len(frames)) if rows is None else np.asarray(rows)
+    frames = frames[scored]
+    stderr = 0.0
     if kind == "random":
         log_likelihoods = np.full(len(frames), frames.shape[1] * np.log(0.5))
         variances, marginals = np.zeros(len(frames)), np.full(frames.shape, 0.5)
         settings = dict(exact=True)
+    elif kind == "rbm":
+        settings = dict(ais_chains=n_chains, ais_temperatures=n_temperatures,
+                        ais_dtype=ais_dtype)
+        W, bv, bh = params["W"], params["bv"], params["bh"]
+        log_z, log_z_stderr, rbm_marginals = ais_log_partition(
+            W, bv[None], bh[None], np.random.default_rng(seed), n_chains, n_temperatures,
+            ais_dtype, marginals=True)
+        log_likelihoods = -free_energies(frames, W, bv, bh) - log_z[0]
+        # One estimate of log Z serves every frame: its error does not average out.
+        stderr, variances = float(log_z_stderr[0]), log_z_stderr ** 2
+        marginals = np.broadcast_to(rbm_marginals, frames.shape)
+        if mixing:
+            settings["mixing"] = check_mixing(W, *(np.broadcast_to(b, (len(frames), len(b)))
+                                                   for b in (bv, bh)),
+                                              rolls, marginals, mixing, seed, ais_dtype, scored)
+        if progress:
+            progress(len(frames), len(frames))
     elif kind == "rnn":
         activations = np.concatenate([rnn_activations(params, roll.astype(np.float64))
-                                      for roll in rolls])
+                                      for roll in rolls])[scored]
         log_likelihoods = np.sum(frames * activations - softplus(activations), axis=1)
         variances, marginals = np.zeros(len(frames)), sigmoid(activations)
         settings = dict(exact=True)
@@ -241,7 +266,7 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
     else:
         settings = dict(ais_chains=n_chains, ais_temperatures=n_temperatures,
                         ais_dtype=ais_dtype)
-        bv, bh = conditional_biases(params, rolls)
+        bv, bh = (b[scored] for b in conditional_biases(params, rolls))
         starts = range(0, len(frames), batch_frames)
         seeds = np.random.SeedSequence(seed).spawn(len(starts))
         batches = [(params["W"], frames[s:s + batch_frames], bv[s:s + batch_frames],
@@ -270,32 +295,34 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
                 workers.join()
         log_likelihoods, variances, marginals = (
             np.concatenate(r) for r in zip(*(results[i] for i in range(len(batches)))))
+        stderr = float(np.sqrt(variances.sum()) / len(frames))
         if mixing:
             settings["mixing"] = check_mixing(params["W"], bv, bh, rolls, marginals, mixing,
-                                              seed, ais_dtype)
+                                              seed, ais_dtype, scored)
     return dict(
         model=kind,
         frames=len(frames),
         sequences=len(rolls),
         log_likelihood_per_frame=float(log_likelihoods.mean()),
-        log_likelihood_stderr=float(np.sqrt(variances.sum()) / len(frames)),
+        log_likelihood_stderr=stderr,
         **{f"accuracy_{name}": value for name, value in accuracies(marginals, frames).items()},
         **settings,
         **({} if settings.get("exact") else ais_diagnostics(variances, n_chains)),
     )
 
 
-def check_mixing(W, bv, bh, rolls, ais_marginals, n_frames, seed, dtype):
-    """mixing.mixing_check on `n_frames` frames of `rolls` drawn with `seed`
-    (all if fewer), their AIS marginals among the compared."""
+def check_mixing(W, bv, bh, rolls, ais_marginals, n_frames, seed, dtype, scored):
+    """mixing.mixing_check on `n_frames` of the scored frames (`scored`:
+    their indices into np.concatenate(rolls); bv, bh and ais_marginals are
+    theirs) drawn with `seed` (all if fewer), their AIS marginals among the
+    compared."""
     from polyphonic.evaluation.mixing import mixing_check, starting_frames
 
-    frames = np.concatenate(rolls)
     rng = np.random.default_rng(seed)
-    pick = np.sort(rng.choice(len(frames), min(n_frames, len(frames)), replace=False))
-    starts = starting_frames(rolls, seed, pick)
-    return mixing_check(W, bv[pick], bh[pick], frames[pick], starts, seed, dtype,
-                        given=dict(ais=ais_marginals[pick]))
+    pick = np.sort(rng.choice(len(scored), min(n_frames, len(scored)), replace=False))
+    starts = starting_frames(rolls, seed, scored[pick])
+    return mixing_check(W, bv[pick], bh[pick], np.concatenate(rolls)[scored[pick]], starts,
+                        seed, dtype, given=dict(ais=ais_marginals[pick]))
 
 
 def ais_diagnostics(variances, n_chains):

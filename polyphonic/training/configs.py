@@ -22,6 +22,19 @@ paper-tuned : the paper's recipe with the settings of the first JSB Chorales
     pretraining 75 epochs at 0.067; model selection's criterion on 1,000
     validation frames with 1,000 temperatures. Trained with it, every row of
     results/table1.
+rbm : Table 1's RBM row, an RBM over single frames with no past (train
+    --model rbm): 150 hidden units, CD-1 at learning rate 0.2 on mini-batches
+    of 100 shuffled frames, 300 epochs, the epoch of best validation
+    log-likelihood kept (its log Z by AIS, 100 chains x 1,000 temperatures,
+    every 10 epochs). The rate is the best of 0.01, 0.05 and 0.2 on
+    Nottingham after 30 epochs (-7.14, -6.07, -5.59 on validation).
+rnn, rnn-sgd : Table 1's RNN rows, the RNN alone (train --model rnn): 100
+    tanh units, chunks of 100 frames, gradient norm clipped at 5, 100
+    epochs, the epoch of best exact validation log-likelihood kept; rnn-sgd
+    plain SGD at 0.03 (the best of 0.003, 0.01, 0.03, 0.1 on JSB Chorales:
+    -10.11, -8.94, -8.52, -8.63 on validation) for the paper's SGD row, rnn
+    Adam at 0.001 (of 0.001, 0.003, 0.01: -8.41, -8.71, -9.59) beside its
+    Hessian-free row.
 multiframe : the RNN-RBM of the second TensorFlow post (Musical TensorFlow,
     part 2): each conditional RBM models 5 consecutive frames of the
     note-state encoding (pitches 24..101, four frames per beat), 50 RBM and
@@ -56,6 +69,16 @@ PAPER = dict(
     k=15, epochs=200, select_every=5,
 )
 
+# Table 1's RNN rows: 100 units, chunks of 100 frames, norm clipped at 5, the
+# epoch of best exact log-likelihood on the whole validation split kept.
+RNN_ROW = dict(model="rnn", n_hidden_recurrent=100, clip_norm=5.0, batch_size=100, epochs=100,
+               select_every=1, select_frames=10**9)
+
+# Table 1's RNN rows: 100 units, chunks of 100 frames, norm clipped at 5, the
+# epoch of best exact log-likelihood on the whole validation split kept.
+RNN_ROW = dict(model="rnn", n_hidden_recurrent=100, clip_norm=5.0, batch_size=100, epochs=100,
+               select_every=1, select_frames=10**9)
+
 CONFIGS = {
     "tutorial": {},
     "paper": PAPER,
@@ -64,6 +87,12 @@ CONFIGS = {
         "n_hidden": 100, "n_hidden_recurrent": 50, "pretrain_rbm_epochs": 75,
         "pretrain_rbm_lr": 0.067, "select_frames": 1000, "select_temperatures": 1000,
     },
+    "rbm": dict(
+        data="Nottingham", model="rbm", n_hidden=150, lr=0.2, k=1, batch_size=100, epochs=300,
+        select_every=10, select_chains=100, select_temperatures=1000,
+    ),
+    "rnn": dict(data="Nottingham", **RNN_ROW, optimizer="adam", lr=0.001),
+    "rnn-sgd": dict(data="Nottingham", **RNN_ROW, optimizer="sgd", lr=0.03),
     "multiframe": dict(
         **POST_GRID, frames_per_step=5, n_hidden=50, n_hidden_recurrent=100, batch_size=100,
         k=15, lr=0.01, lr_position=10.0, learn_u0=True, clip_value=10.0,

@@ -17,6 +17,7 @@ from polyphonic.paths import RUNS
 from polyphonic.training import configs
 
 LONG_SONG_FRAMES = 50_000  # 4 hours at the tutorial's 0.3 s per frame
+MODELS = ("rnnrbm", "rnn", "rbm")  # train --model: workflow.BUILDERS makes each
 
 
 class OptionParser(argparse.ArgumentParser):
@@ -60,7 +61,16 @@ def add_training_arguments(parser, out_default, preset=None):
     """The options of train and tutorial; `preset` (a configs.CONFIGS entry)
     replaces their defaults."""
     add_run_arguments(parser, out_default, configs.CONFIGS, "tutorial", "frames per SGD chunk "
-                      "(steps of --frames-per-step frames each in a multi-frame model)")
+                      "(steps of --frames-per-step frames each in a multi-frame model; "
+                      "frames per mini-batch of --model rbm)")
+    parser.add_argument("--model", choices=MODELS, default="rnnrbm",
+                        help="what to train: rnnrbm, the RNN-RBM; rnn, the RNN alone, its "
+                             "notes independent given the past (Table 1's RNN rows); rbm, an "
+                             "RBM over single frames, no past (Table 1's RBM row; --n-hidden, "
+                             "--lr, --k, --momentum) (default: %(default)s)")
+    parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
+                        help="descent rule of --model rnn: sgd (with --momentum) or adam "
+                             "(default: %(default)s)")
     parser.add_argument("--n-hidden-recurrent", type=positive_int, default=100,
                         help="hidden units of the RNN (default: %(default)s)")
     multiframe = parser.add_argument_group(

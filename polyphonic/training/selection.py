@@ -3,7 +3,9 @@
 The paper selects its models by early stopping on the validation split. The
 criterion for an RNN-RBM is scoring.validation_log_likelihood (a cheap AIS
 with a fixed seed: what the paper reports, measured alike at every epoch);
-for the RNN of the pretraining, its exact log-likelihood.
+for an RNN (the pretraining's, or train --model rnn), its exact
+log-likelihood; for an RBM over frames (train --model rbm), a fixed-seed AIS
+estimate of its one partition function.
 """
 
 import os
@@ -26,6 +28,23 @@ def rnnrbm_criterion(model, rolls, n_chains=5, n_temperatures=100):
     def criterion():
         params = {p.name: p.get_value().astype(np.float64) for p in model.params}
         return validation_log_likelihood(params, rolls, n_chains, n_temperatures)
+    return criterion
+
+
+def rbm_criterion(model, rolls, n_chains, n_temperatures, seed=4321):
+    """The log-likelihood per frame on `rolls` of an RBM over single frames
+    (train --model rbm): exact free energies, and one AIS estimate of its
+    partition function with a fixed seed (scoring.ais_log_partition)."""
+    from polyphonic.evaluation.scoring import ais_log_partition
+    from polyphonic.models.numpy_rnnrbm import free_energies
+
+    frames = np.concatenate(rolls).astype(np.float64)
+
+    def criterion():
+        W, bv, bh = (p.get_value().astype(np.float64) for p in model.params)
+        log_z, _ = ais_log_partition(W, bv[None], bh[None], np.random.default_rng(seed),
+                                     n_chains, n_temperatures)
+        return float(np.mean(-free_energies(frames, W, bv, bh)) - log_z[0])
     return criterion
 
 

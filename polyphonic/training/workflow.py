@@ -77,7 +77,9 @@ def data_source(path, split, dt, frames_per_beat=None, transpose=False):
 def model_name(model):
     """The model's kind in words, for titles."""
     if model.kind == "snippet":
-        return "snippet RBM"
+        return "RBM" if model.config["frames"] == 1 else "snippet RBM"
+    if model.kind == "rnn":
+        return "RNN"
     return "multi-frame RNN-RBM" if model.config.get("frames_per_step", 1) > 1 else "RNN-RBM"
 
 
@@ -285,24 +287,94 @@ def new_snippet_model(args, argv, r, dt, dataset, valid, out):
                               args.backend)
 
 
-def train(args, argv, model_class=None, build=new_model, on_select=None):
-    """Train as the arguments say; return the model. `build` makes a new
-    model of `model_class` (which loads a resumed one; default rnnrbm.RnnRbm). A UserError on bad
-    input; KeyboardInterrupt, after the checkpoint is written, when interrupted.
-    With model selection, `on_select(epoch, value)` is told each row of
-    valid.tsv (selection.BestCheckpoint's on_row)."""
-    import rnnrbm
+def new_frame_rbm(args, argv, r, dt, dataset, valid, out):
+    """train --model rbm: an RBM over single frames, the snippet RBM with
+    windows of one frame (Table 1's RBM row)."""
+    from polyphonic.models import snippet
+
+    return snippet.SnippetRbm(1, args.n_hidden, args.lr, args.k, args.momentum, r, dt, None,
+                              "piano-roll", args.seed, args.dtype, args.backend)
+
+
+def new_rnn(args, argv, r, dt, dataset, valid, out):
+    """train --model rnn: the RNN alone (Table 1's RNN rows)."""
+    from polyphonic.models.rnn import Rnn
+
+    return Rnn(args.n_hidden_recurrent, args.lr, args.optimizer, args.momentum, args.clip_norm,
+               r, dt, args.seed, args.dtype, backend=args.backend)
+
+
+def model_class(kind):
+    """The class that loads a checkpoint of model `kind` (train's --model, or snippet)."""
+    if kind == "rnnrbm":
+        import rnnrbm
+        return rnnrbm.RnnRbm
+    if kind == "rnn":
+        from polyphonic.models.rnn import Rnn
+        return Rnn
+    from polyphonic.models.snippet import SnippetRbm
+    return SnippetRbm
+
+
+BUILDERS = {"rnnrbm": new_model, "rnn": new_rnn, "rbm": new_frame_rbm,
+            "snippet": new_snippet_model}
+
+
+def selection_criterion(model, rolls, args):
+    """Model selection's criterion (higher is better) of the model being
+    trained, on the validation rolls: an RNN-RBM's cheap fixed-seed AIS
+    (selection.rnnrbm_criterion), an RNN's exact log-likelihood, an RBM's
+    log-likelihood with one AIS estimate of its single partition function."""
     from polyphonic.training import selection
 
-    model_class = model_class or rnnrbm.RnnRbm
+    rolls = selection_frames(rolls, args.select_frames, args.seed)
+    if model.kind == "rnn":
+        return lambda: selection.rnn_log_likelihood(model, rolls)
+    if model.kind == "snippet":
+        return selection.rbm_criterion(model, rolls, args.select_chains,
+                                       args.select_temperatures)
+    return selection.rnnrbm_criterion(model, [model.to_steps(roll) for roll in rolls],
+                                      args.select_chains, args.select_temperatures)
+
+
+def check_model_options(args):
+    """UserError for options that do not apply to the --model being trained."""
+    model = args.model
+    if model == "snippet":
+        return
+    if model != "rnnrbm" and (args.pretrain_rnn_epochs or args.pretrain_rbm_epochs):
+        raise UserError(f"--model {model}: the pretraining options are for --model rnnrbm")
+    if model == "rbm" and (args.frames_per_step > 1 or args.encoding != "piano-roll"
+                           or args.frames_per_beat):
+        raise UserError("--model rbm models single piano-roll frames: --frames-per-step, "
+                        "--encoding and --frames-per-beat are for the RNN-RBM and the snippet "
+                        "RBM (snippet train)")
+    if model == "rnn" and (args.frames_per_step > 1 or args.encoding != "piano-roll"):
+        raise UserError("--model rnn models piano-roll frames: --frames-per-step and "
+                        "--encoding note-state are for the RNN-RBM")
+    if args.optimizer != "sgd" and model != "rnn":
+        raise UserError(f"--optimizer {args.optimizer}: only --model rnn has another descent "
+                        "rule than SGD")
+
+
+def train(args, argv, on_select=None):
+    """Train as the arguments say; return the model: args.model names its
+    kind (BUILDERS makes a new one, model_class loads a resumed one;
+    snippet train's is "snippet"). A UserError on bad input;
+    KeyboardInterrupt, after the checkpoint is written, when interrupted.
+    With model selection, `on_select(epoch, value)` is told each row of
+    valid.tsv (selection.BestCheckpoint's on_row)."""
+    from polyphonic.training import selection
+
+    build, loader = BUILDERS[args.model], model_class(args.model)
     output_folder("--out", args.out, create=False)  # before the slow steps
     checkpoint = os.path.join(args.out, "checkpoint.npz")
     if args.resume:
         config = checkpoint_state("--resume", args.resume)["config"]
         kind = config.get("model", "rnnrbm")
-        if kind != model_class.kind:
+        if kind != loader.kind:
             raise UserError(f"--resume {args.resume}: a model of kind {kind!r}, not "
-                            f"{model_class.kind!r}")
+                            f"{loader.kind!r} (--model {args.model})")
         r, dt = tuple(config["r"]), config["dt"]  # read the data as the model was trained
         grid = dict(frames_per_beat=config.get("frames_per_beat"),
                     encoding=config.get("encoding", "piano-roll"))
@@ -319,6 +391,7 @@ def train(args, argv, model_class=None, build=new_model, on_select=None):
             raise UserError("--pretrain-rnn-epochs: the RNN pretraining models plain "
                             "piano-roll frames, not --frames-per-step or --encoding "
                             "note-state")
+        check_model_options(args)
         if args.pretrain_rnn_epochs and not args.learn_u0:
             raise UserError("--pretrain-rnn-epochs needs --learn-u0: the pretrained RNN's "
                             "initial state u0 is one of the parameters it hands on")
@@ -333,7 +406,7 @@ def train(args, argv, model_class=None, build=new_model, on_select=None):
     start = time.perf_counter()
     try:
         if args.resume:
-            model = model_class.load(args.resume, backend=args.backend)
+            model = loader.load(args.resume, backend=args.backend)
         else:
             model = build(args, argv, r, dt, dataset, valid, out)
             model.data = data_source(training_data(args.data), args.split, dt,
@@ -351,12 +424,8 @@ def train(args, argv, model_class=None, build=new_model, on_select=None):
     keeper = None
     if args.select_every:
         keeper = selection.BestCheckpoint(
-            model, selection.rnnrbm_criterion(model, [model.to_steps(roll) for roll in
-                                                      selection_frames(valid, args.select_frames,
-                                                                       args.seed)],
-                                              args.select_chains, args.select_temperatures),
-            os.path.join(out, "best.npz"), os.path.join(out, "valid.tsv"), args.select_every,
-            on_select)
+            model, selection_criterion(model, valid, args), os.path.join(out, "best.npz"),
+            os.path.join(out, "valid.tsv"), args.select_every, on_select)
     try:
         model.train_rolls(dataset, args.batch_size, args.epochs,
                           log_path=os.path.join(out, "log.tsv"), checkpoint_path=checkpoint,
