@@ -69,11 +69,14 @@ def starting_frames(rolls, seed, rows=None):
                 data=frames[drawn])
 
 
-def mixing_check(W, bv, bh, frames, starts, seed, dtype="float64", given=None, **settings):
+def mixing_check(W, bv, bh, frames, starts, seed, dtype="float64", given=None, pooled=False,
+                 **settings):
     """The check on the RBMs of some frames: bv, bh their biases (rows),
     `frames` their true notes, `starts` {name: starting frames (rows)};
     `given` {name: marginals} adds marginals estimated otherwise (AIS's final
-    states: "ais") to the comparison. Returns a dict: each one's accuracies
+    states: "ais") to the comparison. `pooled`: the rows are one and the
+    same RBM (Table 1's RBM row), so each start's marginals are the mean
+    over all its chains, not each row's own few. Returns a dict: each one's accuracies
     (`paper` and the others), the largest `paper` difference between two of
     them, the largest mean absolute difference of two of their marginals, the
     tolerance, and `mixed`: whether the largest `paper` difference is within it."""
@@ -81,6 +84,9 @@ def mixing_check(W, bv, bh, frames, starts, seed, dtype="float64", given=None, *
     rng = np.random.default_rng(seed)
     marginals = {name: chain_marginals(W, bv, bh, start, rng, dtype=dtype, **settings)
                  for name, start in starts.items()}
+    if pooled:
+        marginals = {name: np.broadcast_to(m.mean(axis=0), m.shape)
+                     for name, m in marginals.items()}
     marginals.update(given or {})
     scores = {name: accuracies(m, frames) for name, m in marginals.items()}
     names = list(marginals)

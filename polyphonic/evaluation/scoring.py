@@ -252,7 +252,8 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
         if mixing:
             settings["mixing"] = check_mixing(W, *(np.broadcast_to(b, (len(frames), len(b)))
                                                    for b in (bv, bh)),
-                                              rolls, marginals, mixing, seed, ais_dtype, scored)
+                                              rolls, marginals, mixing, seed, ais_dtype, scored,
+                                              pooled=True)
         if progress:
             progress(len(frames), len(frames))
     elif kind == "rnn":
@@ -311,18 +312,18 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
     )
 
 
-def check_mixing(W, bv, bh, rolls, ais_marginals, n_frames, seed, dtype, scored):
+def check_mixing(W, bv, bh, rolls, ais_marginals, n_frames, seed, dtype, scored, pooled=False):
     """mixing.mixing_check on `n_frames` of the scored frames (`scored`:
     their indices into np.concatenate(rolls); bv, bh and ais_marginals are
     theirs) drawn with `seed` (all if fewer), their AIS marginals among the
-    compared."""
+    compared; `pooled` as mixing_check's."""
     from polyphonic.evaluation.mixing import mixing_check, starting_frames
 
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(scored), min(n_frames, len(scored)), replace=False))
     starts = starting_frames(rolls, seed, scored[pick])
     return mixing_check(W, bv[pick], bh[pick], np.concatenate(rolls)[scored[pick]], starts,
-                        seed, dtype, given=dict(ais=ais_marginals[pick]))
+                        seed, dtype, given=dict(ais=ais_marginals[pick]), pooled=pooled)
 
 
 def ais_diagnostics(variances, n_chains):
