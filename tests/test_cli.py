@@ -725,12 +725,47 @@ def test_train_model_rnn_and_rbm_select_and_evaluate(tiny_pickle, tmp_path, monk
         assert metrics["log_likelihood_per_frame"] < 0
 
 
+def test_nade_and_rnn_nade_train_evaluate_exactly_and_generate(tiny_pickle, tmp_path,
+                                                              monkeypatch, capsys):
+    """--model nade and --model rnn-nade (with RNN pretraining) train on a
+    pickle and keep their best epoch; evaluate scores them exactly, its
+    marginals from exact draws; generate writes RNN-NADE pieces, the same
+    for the same --seed."""
+    for model, extra in (("nade", []), ("rnn-nade", ["--pretrain-rnn-epochs", 1,
+                                                     "--n-hidden-recurrent", 4])):
+        out = tmp_path / model
+        status, err = run_in_process(monkeypatch, capsys, "train", "--model", model, "--data",
+                                     tiny_pickle, "--epochs", 2, "--n-hidden", 5, "--optimizer",
+                                     "adam", "--lr", 0.01, "--select-every", 1, "--out", out,
+                                     *extra)
+        assert status == 0, err
+        status, err = run_in_process(monkeypatch, capsys, "evaluate", out / "best.npz",
+                                     "--pickle", tiny_pickle, "--samples", 10, "--out",
+                                     out / "metrics.json")
+        assert status == 0, err
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["model"] == model and metrics["exact"] and metrics["frames"] == 4
+        assert metrics["marginal_samples"] == 10
+    assert (tmp_path / "rnn-nade" / "rnn-best.npz").exists()  # pretrained
+    pieces = []
+    for name in ("a", "b"):
+        status, err = run_in_process(monkeypatch, capsys, "generate",
+                                     tmp_path / "rnn-nade" / "best.npz", "-n", 1, "--length",
+                                     12, "--seed", 5, "--out", tmp_path / name)
+        assert status == 0, err
+        pieces.append((tmp_path / name / "sample1.mid").read_bytes())
+    assert pieces[0] == pieces[1]
+
+
 def test_model_options_that_do_not_apply_are_refused(tiny_pickle, tmp_path, small_checkpoint):
     assert_one_line_error(run("train", "--model", "rbm", "--pretrain-rbm-epochs", 1, "--data",
                               tiny_pickle, "--out", tmp_path / "a"),
-                          "--model rbm: the pretraining options are for --model rnnrbm")
+                          "--model rbm: the RBM pretraining is for --model rnnrbm")
+    assert_one_line_error(run("train", "--model", "nade", "--pretrain-rnn-epochs", 1, "--data",
+                              tiny_pickle, "--out", tmp_path / "a"),
+                          "--model nade: the RNN pretraining is for --model rnnrbm and rnn-nade")
     assert_one_line_error(run("train", "--optimizer", "adam", "--data", tiny_pickle, "--out",
-                              tmp_path / "b"), "--optimizer adam: only --model rnn")
+                              tmp_path / "b"), "--optimizer adam: the RNN-RBM and the RBM")
     assert_one_line_error(run("train", "--model", "rnn", "--resume", small_checkpoint,
                               "--data", tiny_pickle, "--out", tmp_path / "c"),
                           "a model of kind 'rnnrbm', not 'rnn' (--model rnn)")

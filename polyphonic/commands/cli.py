@@ -91,10 +91,10 @@ def run_generate(args, argv):
 
     config = checkpoint_state("CHECKPOINT", args.checkpoint)["config"]
     kind = config.get("model", "rnnrbm")
-    if kind != "rnnrbm":
+    if kind not in ("rnnrbm", "rnn-nade"):
         raise UserError(f"CHECKPOINT {args.checkpoint}: a model of kind {kind!r}; generate "
-                        "takes an RNN-RBM" + (" (snippet generate takes this one)"
-                                                  if kind == "snippet" else ""))
+                        "takes an RNN-RBM or an RNN-NADE" + (
+                            " (snippet generate takes this one)" if kind == "snippet" else ""))
     per_step = config.get("frames_per_step", 1)
     primer = None
     if args.prime:  # read before compiling, so that a bad primer is named at once
@@ -113,6 +113,9 @@ def run_generate(args, argv):
         if not len(primer):
             raise UserError(f"--prime-frames: fewer frames than one step of the model "
                             f"({per_step})")
+    if kind == "rnn-nade":
+        generate_rnn_nade(args, primer)
+        return
     model, out = load_sampler(rnnrbm.RnnRbm, args)
     # Every piece continues from the same RNN state, the one after the primer.
     u_start = None if primer is None else model.rnn_state_function(
@@ -121,6 +124,29 @@ def run_generate(args, argv):
         steps = model.generate_function(u_start, -(-args.length // per_step), args.gibbs_steps,
                                         args.chain_start)
         roll = model.to_frames(steps)
+        if primer is not None:
+            roll = np.vstack([primer, roll])
+        pieces.write_piece(model, roll, os.path.join(out, f"sample{n}"))
+
+
+def generate_rnn_nade(args, primer):
+    """generate for an RNN-NADE: exact ancestral sampling (models/nade.py),
+    seeded by --seed (default: the checkpoint's training seed); no Gibbs
+    steps, so --gibbs-steps and --chain-start do not apply."""
+    import numpy as np
+
+    from polyphonic.models.nade import RnnNade
+
+    out = output_folder("--out", args.out)
+    workflow.compile_message(args.backend)
+    try:
+        model = RnnNade.load(args.checkpoint, backend=args.backend)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    rng = np.random.default_rng(model.config["seed"] if args.seed is None else args.seed)
+    u_start = None if primer is None else model.rnn_state(primer)
+    for n in range(1, args.n + 1):
+        roll = model.generate_roll(args.length, rng, u_start)
         if primer is not None:
             roll = np.vstack([primer, roll])
         pieces.write_piece(model, roll, os.path.join(out, f"sample{n}"))
@@ -157,11 +183,11 @@ def frame_model_kind(checkpoint, config):
         config.setdefault("r", rnnrbm.PITCH_RANGE)
         config.setdefault("dt", rnnrbm.FRAME_SECONDS)
         return "rbm"
-    if kind not in ("rnnrbm", "rnn", "random"):
+    if kind not in ("rnnrbm", "rnn", "nade", "rnn-nade", "random"):
         raise UserError(f"CHECKPOINT {checkpoint}: a model of kind {kind!r}"
                         + (" over windows of several frames or note states" * (kind == "snippet"))
-                        + "; evaluate takes an RNN-RBM, an RNN, an RBM over single frames or "
-                        "the word random")
+                        + "; evaluate takes an RNN-RBM, an RNN, an RBM or a NADE over single "
+                        "frames, an RNN-NADE or the word random")
     return kind
 
 
@@ -171,7 +197,7 @@ def run_evaluate(args, argv):
     import numpy as np
 
     from polyphonic.evaluation import scoring
-    from polyphonic.models import rnn
+    from polyphonic.models import nade, rnn
     from polyphonic.models.numpy_rnnrbm import PARAM_NAMES
     from polyphonic.music.datasets import load_pickle_rolls
 
@@ -216,7 +242,8 @@ def run_evaluate(args, argv):
     if trained_on.get("grid", scored_on) != scored_on:
         status(f"warning: the model was trained on {trained_on['grid']}, this is {scored_on}: its "
                "figures are not those of a model of this data")
-    names = {"rnn": rnn.PARAM_NAMES, "rbm": ("W", "bv", "bh"), "random": ()}.get(
+    names = {"rnn": rnn.PARAM_NAMES, "rbm": ("W", "bv", "bh"), "nade": nade.NADE_PART,
+             "rnn-nade": nade.NADE_PART + nade.RNN_PART, "random": ()}.get(
         kind, PARAM_NAMES + ("u0",) * ("u0" in state))
     params = {name: state[name].astype(np.float64) for name in names}
     frames = sum(map(len, rolls))
@@ -226,7 +253,10 @@ def run_evaluate(args, argv):
     status((f"evaluating {args.frames:,} frames drawn at random from " if rows is not None else
             "evaluating ") + f"{len(rolls)} sequences ({frames:,} frames) of "
            + (f"{display(args.data)} " if args.data else f"the {args.split} split ")
-           + ({"rnn": "exactly (an RNN)", "random": "exactly (the Random row)"}.get(kind) or
+           + ({"rnn": "exactly (an RNN)", "random": "exactly (the Random row)",
+               "nade": f"exactly (a NADE; marginals from {100 * args.samples:,} draws)",
+               "rnn-nade": f"exactly (an RNN-NADE; marginals from {args.samples} draws per "
+                           "frame)"}.get(kind) or
               f"with {args.chains} AIS chains x {args.temperatures} temperatures"
               + (" (one RBM for every frame)" if kind == "rbm" else f" on {args.jobs} processes")))
     start = time.perf_counter()
@@ -235,7 +265,7 @@ def run_evaluate(args, argv):
                                     jobs=args.jobs, progress=Progress("frame", plain=True),
                                     ais_dtype=args.ais_dtype, kind=kind, cache=args.cache,
                                     mixing=args.mixing if kind in ("rnnrbm", "rbm") else 0,
-                                    rows=rows)
+                                    rows=rows, samples=args.samples)
     except ValueError as err:  # a --cache folder of another evaluation
         raise UserError(f"--cache {err}") from None
     metrics["seconds"] = round(time.perf_counter() - start, 1)
@@ -428,6 +458,10 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
                         "default: %(default)s)")
     p.add_argument("--sequences", type=positive_int,
                    help="evaluate only the first N sequences of the split (quick checks)")
+    p.add_argument("--samples", type=positive_int, default=100,
+                   help="exact draws per frame for the note marginals of an RNN-NADE (a "
+                        "NADE's, the same for every frame: 100 times as many, once; default: "
+                        "%(default)s)")
     p.add_argument("--frames", type=positive_int, metavar="N",
                    help="score only N frames drawn at random (with --seed) from the whole "
                         "split, each still given its sequence's true past: the figures of "

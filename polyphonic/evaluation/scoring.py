@@ -203,7 +203,7 @@ def evaluate_batch_star(arguments):
 
 def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_frames=2000,
              jobs=1, progress=None, ais_dtype="float64", kind="rnnrbm", cache=None, mixing=0,
-             rows=None):
+             rows=None, samples=100):
     """Log-likelihood per frame (with AIS standard error) and accuracies on piano rolls.
 
     params : dict of parameter arrays: an RNN-RBM's (W, bv, bh, Wuh, Wuv, Wvu,
@@ -211,8 +211,12 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
         bu, Wuv, bv, u0), whose likelihood and marginals are exact; with
         kind="rbm" an RBM's over single frames (W, bv, bh: Table 1's RBM row,
         the same RBM for every frame, so one AIS estimate of its log Z, and
-        its marginals from that AIS's final states); with kind="random" none:
-        Table 1's Random row, every note on with probability 1/2, exact.
+        its marginals from that AIS's final states); with kind="nade" a
+        NADE's over single frames (W, V, bv, bh) and with kind="rnn-nade" an
+        RNN-NADE's (those and Wuh, Wuv, Wvu, Wuu, bu, u0), whose likelihood
+        is exact and whose marginals come from `samples` exact draws per
+        frame (nade_figures); with kind="random" none: Table 1's Random row,
+        every note on with probability 1/2, exact.
     rolls : list of (frames x n_visible) 0/1 arrays.
     Frames are processed in batches of `batch_frames`, each with its own random
     stream spawned from `seed`, so the result does not depend on `jobs`, the
@@ -238,6 +242,12 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
         log_likelihoods = np.full(len(frames), frames.shape[1] * np.log(0.5))
         variances, marginals = np.zeros(len(frames)), np.full(frames.shape, 0.5)
         settings = dict(exact=True)
+    elif kind in ("nade", "rnn-nade"):
+        log_likelihoods, marginals = nade_figures(params, rolls, scored, kind, seed, samples)
+        variances = np.zeros(len(frames))
+        settings = dict(exact=True, marginal_samples=samples)
+        if progress:
+            progress(len(frames), len(frames))
     elif kind == "rbm":
         settings = dict(ais_chains=n_chains, ais_temperatures=n_temperatures,
                         ais_dtype=ais_dtype)
@@ -310,6 +320,27 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
         **settings,
         **({} if settings.get("exact") else ais_diagnostics(variances, n_chains)),
     )
+
+
+def nade_figures(params, rolls, scored, kind, seed, samples):
+    """(log-likelihoods, marginals) of the frames `scored` (indices into
+    np.concatenate(rolls)) under a NADE (one for every frame) or an
+    RNN-NADE (each frame's biases from the RNN run over the true frames
+    before it): the exact log-likelihood, and the Rao-Blackwellised note
+    marginals of `samples` exact draws per frame (numpy_nade.marginals; for
+    a NADE, of `samples` x 100 draws, once)."""
+    from polyphonic.models import numpy_nade
+
+    frames = np.concatenate(rolls).astype(np.float64)[scored]
+    W, V, rng = params["W"], params["V"], np.random.default_rng(seed)
+    if kind == "nade":
+        bv, bh = params["bv"], params["bh"]
+        marginals = np.broadcast_to(numpy_nade.marginals(rng, W, V, bv, bh, samples * 100),
+                                    frames.shape)
+    else:
+        bv, bh = (b[scored] for b in conditional_biases(params, rolls))
+        marginals = numpy_nade.marginals(rng, W, V, bv, bh, samples)
+    return numpy_nade.log_likelihoods(frames, W, V, bv, bh), marginals
 
 
 def check_mixing(W, bv, bh, rolls, ais_marginals, n_frames, seed, dtype, scored, pooled=False):

@@ -49,6 +49,8 @@ class _Exact(trainable.Trainable):
     """What Nade and RnnNade share: the descent step on the exact mean
     log-likelihood, learning rates that decay by epoch, exact scores."""
 
+    frames_per_beat, encoding = None, "piano-roll"  # how MIDI files are written (pieces.py)
+
     def compile(self, v, log_likelihoods, rates, optimizer, momentum, clip_norm, backend):
         mean = log_likelihoods.mean()
         self.lr_scale = pytensor.shared(np.asarray(1.0, dtype=self.dtype), name="lr_scale")

@@ -26,12 +26,21 @@ def log_likelihoods(v, W, V, bv, bh):
     rows, n_visible = v.shape
     bv = np.broadcast_to(bv, v.shape)
     a = np.array(np.broadcast_to(bh, (rows, W.shape[1])), dtype=np.float64)
-    total = np.zeros(rows)
+    h, total = sigmoid(a), np.zeros(rows)
     for i in range(n_visible):
-        logit = bv[:, i] + sigmoid(a) @ V[i]
+        logit = bv[:, i] + h @ V[i]
         total += v[:, i] * logit - softplus(logit)
-        a += np.outer(v[:, i], W[i])
+        update(a, h, np.flatnonzero(v[:, i]), W[i])
     return total
+
+
+def update(a, h, on, w):
+    """Add note i's input weights `w` to the activations `a` of the rows `on`
+    (those where the note sounds) and recompute their hidden units h: a
+    frame has few notes on, so few rows change at each note."""
+    if on.size:
+        a[on] += w
+        h[on] = sigmoid(a[on])
 
 
 def sample(rng, W, V, bv, bh, samples=1):
@@ -44,16 +53,17 @@ def sample(rng, W, V, bv, bh, samples=1):
     bv, bh = np.atleast_2d(bv), np.atleast_2d(bh)
     rows, n_visible = bv.shape
     a = np.tile(bh, (samples, 1)).astype(np.float64)
-    bv = np.tile(bv, (samples, 1))
-    v, p = np.zeros((samples * rows, n_visible)), np.zeros((samples * rows, n_visible))
+    bv, h = np.tile(bv, (samples, 1)), sigmoid(a)
+    # Notes by rows (transposed), so that each note's values are contiguous.
+    v, p, bv = np.zeros((n_visible, len(a))), np.zeros((n_visible, len(a))), bv.T.copy()
     for i in range(n_visible):
-        p[:, i] = sigmoid(bv[:, i] + sigmoid(a) @ V[i])
-        v[:, i] = rng.random(len(a)) < p[:, i]
-        a += v[:, i, None] * W[i]
-    return v.reshape(samples, rows, n_visible), p.reshape(samples, rows, n_visible)
+        p[i] = sigmoid(bv[i] + h @ V[i])
+        v[i] = rng.random(len(a)) < p[i]
+        update(a, h, np.flatnonzero(v[i]), W[i])
+    return v.T.reshape(samples, rows, n_visible), p.T.reshape(samples, rows, n_visible)
 
 
-def marginals(rng, W, V, bv, bh, samples=100, group=20000):
+def marginals(rng, W, V, bv, bh, samples=100, group=4000):
     """Note marginals of each row's NADE (rows x n_visible): the
     Rao-Blackwellised mean of `sample`'s probabilities over `samples` draws,
     the rows taken `group // samples` at a time to bound the memory."""

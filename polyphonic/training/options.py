@@ -17,7 +17,7 @@ from polyphonic.paths import RUNS
 from polyphonic.training import configs
 
 LONG_SONG_FRAMES = 50_000  # 4 hours at the tutorial's 0.3 s per frame
-MODELS = ("rnnrbm", "rnn", "rbm")  # train --model: workflow.BUILDERS makes each
+MODELS = ("rnnrbm", "rnn", "rbm", "nade", "rnn-nade")  # train --model: workflow.BUILDERS
 
 
 class OptionParser(argparse.ArgumentParser):
@@ -67,10 +67,12 @@ def add_training_arguments(parser, out_default, preset=None):
                         help="what to train: rnnrbm, the RNN-RBM; rnn, the RNN alone, its "
                              "notes independent given the past (Table 1's RNN rows); rbm, an "
                              "RBM over single frames, no past (Table 1's RBM row; --n-hidden, "
-                             "--lr, --k, --momentum) (default: %(default)s)")
+                             "--lr, --k, --momentum); nade, a NADE over single frames "
+                             "(Table 1's NADE row); rnn-nade, the RNN-NADE, exact likelihood "
+                             "(--n-hidden its NADE's units) (default: %(default)s)")
     parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
-                        help="descent rule of --model rnn: sgd (with --momentum) or adam "
-                             "(default: %(default)s)")
+                        help="descent rule of --model rnn, nade and rnn-nade: sgd (with "
+                             "--momentum) or adam (default: %(default)s)")
     parser.add_argument("--n-hidden-recurrent", type=positive_int, default=100,
                         help="hidden units of the RNN (default: %(default)s)")
     multiframe = parser.add_argument_group(

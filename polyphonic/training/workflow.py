@@ -78,8 +78,8 @@ def model_name(model):
     """The model's kind in words, for titles."""
     if model.kind == "snippet":
         return "RBM" if model.config["frames"] == 1 else "snippet RBM"
-    if model.kind == "rnn":
-        return "RNN"
+    if model.kind in EXACT:
+        return {"rnn": "RNN", "nade": "NADE", "rnn-nade": "RNN-NADE"}[model.kind]
     return "multi-frame RNN-RBM" if model.config.get("frames_per_step", 1) > 1 else "RNN-RBM"
 
 
@@ -257,7 +257,7 @@ def new_model(args, argv, r, dt, dataset, valid, out):
                           lr_decay=args.lr_decay, frames_per_step=args.frames_per_step,
                           encoding=args.encoding, frames_per_beat=args.frames_per_beat,
                           lr_position=args.lr_position)
-    rbm = rnn = None
+    rbm = None
     if args.pretrain_rbm_epochs:  # an RBM over the model's visible vectors, its steps
         rbm = pretrain.pretrain_rbm([model.to_steps(roll) for roll in dataset], out,
                                     args.n_hidden, args.pretrain_rbm_epochs,
@@ -266,16 +266,24 @@ def new_model(args, argv, r, dt, dataset, valid, out):
                                     Progress("batch"))
         if rbm.interrupted:
             pretraining_interrupted(out, argv)
-    if args.pretrain_rnn_epochs:
-        trained, rnn = pretrain.pretrain_rnn(
-            dataset, valid, out, args.n_hidden_recurrent, args.pretrain_rnn_epochs,
-            args.pretrain_rnn_lr, args.pretrain_rnn_optimizer, 0.0, args.pretrain_rnn_clip_norm,
-            args.batch_size, r, dt, args.seed, args.dtype, args.backend, args.overwrite,
-            Progress("chunk"))
-        if trained.interrupted:
-            pretraining_interrupted(out, argv)
-    pretrain.initialise(model, rbm, rnn)
+    pretrain.initialise(model, rbm, pretrained_rnn(args, argv, r, dt, dataset, valid, out))
     return model
+
+
+def pretrained_rnn(args, argv, r, dt, dataset, valid, out):
+    """The RNN pretraining's best RNN (training/pretrain.py), if asked for, else None."""
+    from polyphonic.training import pretrain
+
+    if not args.pretrain_rnn_epochs:
+        return None
+    trained, rnn = pretrain.pretrain_rnn(
+        dataset, valid, out, args.n_hidden_recurrent, args.pretrain_rnn_epochs,
+        args.pretrain_rnn_lr, args.pretrain_rnn_optimizer, 0.0, args.pretrain_rnn_clip_norm,
+        args.batch_size, r, dt, args.seed, args.dtype, args.backend, args.overwrite,
+        Progress("chunk"))
+    if trained.interrupted:
+        pretraining_interrupted(out, argv)
+    return rnn
 
 
 def new_snippet_model(args, argv, r, dt, dataset, valid, out):
@@ -304,6 +312,28 @@ def new_rnn(args, argv, r, dt, dataset, valid, out):
                r, dt, args.seed, args.dtype, backend=args.backend)
 
 
+def new_nade(args, argv, r, dt, dataset, valid, out):
+    """train --model nade: a NADE over single frames (Table 1's NADE row)."""
+    from polyphonic.models.nade import Nade
+
+    return Nade(r[1] - r[0], args.n_hidden, args.lr, args.optimizer, args.momentum,
+                args.clip_norm, args.lr_decay, r, dt, args.seed, args.dtype,
+                backend=args.backend)
+
+
+def new_rnn_nade(args, argv, r, dt, dataset, valid, out):
+    """train --model rnn-nade: the RNN-NADE, its RNN part from the RNN
+    pretraining if asked for (training/pretrain.py)."""
+    from polyphonic.models.nade import RnnNade
+    from polyphonic.training import pretrain
+
+    model = RnnNade(args.n_hidden, args.n_hidden_recurrent, args.lr, args.lr_rnn, args.optimizer,
+                    args.momentum, args.clip_norm, args.lr_decay, r, dt, args.seed, args.dtype,
+                    backend=args.backend)
+    pretrain.initialise(model, rnn=pretrained_rnn(args, argv, r, dt, dataset, valid, out))
+    return model
+
+
 def model_class(kind):
     """The class that loads a checkpoint of model `kind` (train's --model, or snippet)."""
     if kind == "rnnrbm":
@@ -312,23 +342,28 @@ def model_class(kind):
     if kind == "rnn":
         from polyphonic.models.rnn import Rnn
         return Rnn
+    if kind in ("nade", "rnn-nade"):
+        from polyphonic.models.nade import Nade, RnnNade
+        return Nade if kind == "nade" else RnnNade
     from polyphonic.models.snippet import SnippetRbm
     return SnippetRbm
 
 
-BUILDERS = {"rnnrbm": new_model, "rnn": new_rnn, "rbm": new_frame_rbm,
-            "snippet": new_snippet_model}
+BUILDERS = {"rnnrbm": new_model, "rnn": new_rnn, "rbm": new_frame_rbm, "nade": new_nade,
+            "rnn-nade": new_rnn_nade, "snippet": new_snippet_model}
+EXACT = ("rnn", "nade", "rnn-nade")  # kinds whose likelihood is exact
 
 
 def selection_criterion(model, rolls, args):
     """Model selection's criterion (higher is better) of the model being
     trained, on the validation rolls: an RNN-RBM's cheap fixed-seed AIS
-    (selection.rnnrbm_criterion), an RNN's exact log-likelihood, an RBM's
-    log-likelihood with one AIS estimate of its single partition function."""
+    (selection.rnnrbm_criterion), the exact log-likelihood of an RNN, a NADE
+    or an RNN-NADE, an RBM's log-likelihood with one AIS estimate of its
+    single partition function."""
     from polyphonic.training import selection
 
     rolls = selection_frames(rolls, args.select_frames, args.seed)
-    if model.kind == "rnn":
+    if model.kind in EXACT:
         return lambda: selection.rnn_log_likelihood(model, rolls)
     if model.kind == "snippet":
         return selection.rbm_criterion(model, rolls, args.select_chains,
@@ -342,19 +377,23 @@ def check_model_options(args):
     model = args.model
     if model == "snippet":
         return
-    if model != "rnnrbm" and (args.pretrain_rnn_epochs or args.pretrain_rbm_epochs):
-        raise UserError(f"--model {model}: the pretraining options are for --model rnnrbm")
-    if model == "rbm" and (args.frames_per_step > 1 or args.encoding != "piano-roll"
+    if model != "rnnrbm" and args.pretrain_rbm_epochs:
+        raise UserError(f"--model {model}: the RBM pretraining is for --model rnnrbm")
+    if model not in ("rnnrbm", "rnn-nade") and args.pretrain_rnn_epochs:
+        raise UserError(f"--model {model}: the RNN pretraining is for --model rnnrbm and "
+                        "rnn-nade")
+    if model in ("rbm", "nade") and (args.frames_per_step > 1 or args.encoding != "piano-roll"
                            or args.frames_per_beat):
-        raise UserError("--model rbm models single piano-roll frames: --frames-per-step, "
+        raise UserError(f"--model {model} models single piano-roll frames: --frames-per-step, "
                         "--encoding and --frames-per-beat are for the RNN-RBM and the snippet "
                         "RBM (snippet train)")
-    if model == "rnn" and (args.frames_per_step > 1 or args.encoding != "piano-roll"):
-        raise UserError("--model rnn models piano-roll frames: --frames-per-step and "
+    if model in ("rnn", "rnn-nade") and (args.frames_per_step > 1
+                                         or args.encoding != "piano-roll"):
+        raise UserError(f"--model {model} models piano-roll frames: --frames-per-step and "
                         "--encoding note-state are for the RNN-RBM")
-    if args.optimizer != "sgd" and model != "rnn":
-        raise UserError(f"--optimizer {args.optimizer}: only --model rnn has another descent "
-                        "rule than SGD")
+    if args.optimizer != "sgd" and model not in EXACT:
+        raise UserError(f"--optimizer {args.optimizer}: the RNN-RBM and the RBM train by "
+                        "SGD (--model rnn, nade and rnn-nade take adam)")
 
 
 def train(args, argv, on_select=None):
@@ -392,7 +431,7 @@ def train(args, argv, on_select=None):
                             "piano-roll frames, not --frames-per-step or --encoding "
                             "note-state")
         check_model_options(args)
-        if args.pretrain_rnn_epochs and not args.learn_u0:
+        if args.pretrain_rnn_epochs and not args.learn_u0 and args.model == "rnnrbm":
             raise UserError("--pretrain-rnn-epochs needs --learn-u0: the pretrained RNN's "
                             "initial state u0 is one of the parameters it hands on")
     dataset = read_training_data(args, r, dt, **grid)
