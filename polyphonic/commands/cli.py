@@ -79,7 +79,7 @@ def load_sampler(cls, args):
         model = cls.load(args.checkpoint, backend=args.backend)
     except ValueError as err:
         raise UserError(str(err)) from None
-    if args.seed is not None:
+    if args.seed is not None and model.rng is not None:  # an RNN-NADE draws with NumPy's
         model.rng.set_value(np.random.default_rng(args.seed))
     return model, out
 
@@ -113,40 +113,26 @@ def run_generate(args, argv):
         if not len(primer):
             raise UserError(f"--prime-frames: fewer frames than one step of the model "
                             f"({per_step})")
-    if kind == "rnn-nade":
-        generate_rnn_nade(args, primer)
-        return
-    model, out = load_sampler(rnnrbm.RnnRbm, args)
+    if kind == "rnn-nade":  # exact ancestral sampling, seeded; no Gibbs chains
+        from polyphonic.models.nade import RnnNade
+
+        model, out = load_sampler(RnnNade, args)
+        rng = np.random.default_rng(model.config["seed"] if args.seed is None else args.seed)
+        u_start = None if primer is None else model.rnn_state(primer)
+
+        def draw():
+            return model.generate_roll(args.length, rng, u_start)
+    else:
+        model, out = load_sampler(rnnrbm.RnnRbm, args)
+        u_start = None if primer is None else model.rnn_state_function(
+            model.to_steps(primer).astype(model.dtype))
+
+        def draw():
+            return model.to_frames(model.generate_function(
+                u_start, -(-args.length // per_step), args.gibbs_steps, args.chain_start))
     # Every piece continues from the same RNN state, the one after the primer.
-    u_start = None if primer is None else model.rnn_state_function(
-        model.to_steps(primer).astype(model.dtype))
     for n in range(1, args.n + 1):
-        steps = model.generate_function(u_start, -(-args.length // per_step), args.gibbs_steps,
-                                        args.chain_start)
-        roll = model.to_frames(steps)
-        if primer is not None:
-            roll = np.vstack([primer, roll])
-        pieces.write_piece(model, roll, os.path.join(out, f"sample{n}"))
-
-
-def generate_rnn_nade(args, primer):
-    """generate for an RNN-NADE: exact ancestral sampling (models/nade.py),
-    seeded by --seed (default: the checkpoint's training seed); no Gibbs
-    steps, so --gibbs-steps and --chain-start do not apply."""
-    import numpy as np
-
-    from polyphonic.models.nade import RnnNade
-
-    out = output_folder("--out", args.out)
-    workflow.compile_message(args.backend)
-    try:
-        model = RnnNade.load(args.checkpoint, backend=args.backend)
-    except ValueError as err:
-        raise UserError(str(err)) from None
-    rng = np.random.default_rng(model.config["seed"] if args.seed is None else args.seed)
-    u_start = None if primer is None else model.rnn_state(primer)
-    for n in range(1, args.n + 1):
-        roll = model.generate_roll(args.length, rng, u_start)
+        roll = draw()
         if primer is not None:
             roll = np.vstack([primer, roll])
         pieces.write_piece(model, roll, os.path.join(out, f"sample{n}"))
