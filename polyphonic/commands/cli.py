@@ -251,7 +251,7 @@ def run_evaluate(args, argv):
                                     jobs=args.jobs, progress=Progress("frame", plain=True),
                                     ais_dtype=args.ais_dtype, kind=kind, cache=args.cache,
                                     mixing=args.mixing if kind in ("rnnrbm", "rbm") else 0,
-                                    rows=rows, samples=args.samples)
+                                    rows=rows, samples=args.samples, tempering=args.tempering)
     except ValueError as err:  # a --cache folder of another evaluation
         raise UserError(f"--cache {err}") from None
     metrics["seconds"] = round(time.perf_counter() - start, 1)
@@ -457,6 +457,10 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
                         "previous true frame and at a data frame agree with each other and with "
                         "AIS on the accuracy (polyphonic/evaluation/mixing.py); 0 for no check "
                         "(default: %(default)s; an RNN-RBM only)")
+    p.add_argument("--tempering", type=bounded_int(0), default=0, metavar="TEMPERATURES",
+                   help="the mixing check's chains are parallel-tempering ladders of this many "
+                        "temperatures (polyphonic/evaluation/tempering.py), for models whose "
+                        "Gibbs chains do not mix; 0 for plain Gibbs chains (default: %(default)s)")
     p.add_argument("--seed", type=int, default=1234, help="random seed (default: %(default)s)")
     p.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1,
                    help="worker processes (default: one per core)")

@@ -70,20 +70,33 @@ def starting_frames(rolls, seed, rows=None):
 
 
 def mixing_check(W, bv, bh, frames, starts, seed, dtype="float64", given=None, pooled=False,
-                 **settings):
+                 tempering=0, **settings):
     """The check on the RBMs of some frames: bv, bh their biases (rows),
     `frames` their true notes, `starts` {name: starting frames (rows)};
     `given` {name: marginals} adds marginals estimated otherwise (AIS's final
     states: "ais") to the comparison. `pooled`: the rows are one and the
     same RBM (Table 1's RBM row), so each start's marginals are the mean
-    over all its chains, not each row's own few. Returns a dict: each one's accuracies
+    over all its chains, not each row's own few. `tempering`: if not 0,
+    the chains from each start are parallel-tempering ladders of that many
+    temperatures (tempering.py), not plain Gibbs chains, and the result
+    also holds the least swap acceptance of any start's ladder. Returns a dict: each one's accuracies
     (`paper` and the others), the largest `paper` difference between two of
     them, the largest mean absolute difference of two of their marginals, the
     tolerance, and `mixed`: whether the largest `paper` difference is within it."""
-    settings = {**DEFAULTS, **settings}
-    rng = np.random.default_rng(seed)
-    marginals = {name: chain_marginals(W, bv, bh, start, rng, dtype=dtype, **settings)
-                 for name, start in starts.items()}
+    rng, extra = np.random.default_rng(seed), {}
+    if tempering:
+        from polyphonic.evaluation.tempering import DEFAULTS as TEMPERING, tempered_marginals
+
+        settings = {**TEMPERING, **settings, "temperatures": tempering}
+        ladders = {name: tempered_marginals(W, bv, bh, start, rng, **settings)
+                   for name, start in starts.items()}
+        marginals = {name: ladder[0] for name, ladder in ladders.items()}
+        extra = dict(sampler="tempering", swap_acceptance_min=float(
+            min(ladder[1].min() for ladder in ladders.values())))
+    else:
+        settings = {**DEFAULTS, **settings}
+        marginals = {name: chain_marginals(W, bv, bh, start, rng, dtype=dtype, **settings)
+                     for name, start in starts.items()}
     if pooled:
         marginals = {name: np.broadcast_to(m.mean(axis=0), m.shape)
                      for name, m in marginals.items()}
@@ -95,4 +108,4 @@ def mixing_check(W, bv, bh, frames, starts, seed, dtype="float64", given=None, p
     apart = max(float(np.abs(marginals[a] - marginals[b]).mean()) for a, b in pairs)
     return dict(frames=len(frames), accuracy_by_start=scores, accuracy_paper_spread=spread,
                 marginal_difference=apart, tolerance=TOLERANCE, mixed=spread <= TOLERANCE,
-                **settings)
+                **settings, **extra)

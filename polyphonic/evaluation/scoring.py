@@ -203,7 +203,7 @@ def evaluate_batch_star(arguments):
 
 def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_frames=2000,
              jobs=1, progress=None, ais_dtype="float64", kind="rnnrbm", cache=None, mixing=0,
-             rows=None, samples=100):
+             rows=None, samples=100, tempering=0):
     """Log-likelihood per frame (with AIS standard error) and accuracies on piano rolls.
 
     params : dict of parameter arrays: an RNN-RBM's (W, bv, bh, Wuh, Wuv, Wvu,
@@ -228,7 +228,9 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
     (ValueError if the folder holds another evaluation's). mixing : for an
     RNN-RBM, the number of frames (drawn with `seed`) on which Gibbs chains
     from several starts and the AIS marginals are compared
-    (mixing.mixing_check; its result under "mixing"); 0 for none. rows : the
+    (mixing.mixing_check; its result under "mixing"); 0 for none. tempering :
+    if not 0, the check's chains are parallel-tempering ladders of that many
+    temperatures (evaluation/tempering.py). rows : the
     indices (into np.concatenate(rolls)) of the only frames to score, each
     still given its sequence's true past; None for all. Returns a dict of
     the figures (accuracy_NAME for each definition of accuracy.DEFINITIONS,
@@ -263,7 +265,7 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
             settings["mixing"] = check_mixing(W, *(np.broadcast_to(b, (len(frames), len(b)))
                                                    for b in (bv, bh)),
                                               rolls, marginals, mixing, seed, ais_dtype, scored,
-                                              pooled=True)
+                                              pooled=True, tempering=tempering)
         if progress:
             progress(len(frames), len(frames))
     elif kind == "rnn":
@@ -309,7 +311,7 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
         stderr = float(np.sqrt(variances.sum()) / len(frames))
         if mixing:
             settings["mixing"] = check_mixing(params["W"], bv, bh, rolls, marginals, mixing,
-                                              seed, ais_dtype, scored)
+                                              seed, ais_dtype, scored, tempering=tempering)
     return dict(
         model=kind,
         frames=len(frames),
@@ -343,18 +345,20 @@ def nade_figures(params, rolls, scored, kind, seed, samples):
     return numpy_nade.log_likelihoods(frames, W, V, bv, bh), marginals
 
 
-def check_mixing(W, bv, bh, rolls, ais_marginals, n_frames, seed, dtype, scored, pooled=False):
+def check_mixing(W, bv, bh, rolls, ais_marginals, n_frames, seed, dtype, scored, pooled=False,
+                 tempering=0):
     """mixing.mixing_check on `n_frames` of the scored frames (`scored`:
     their indices into np.concatenate(rolls); bv, bh and ais_marginals are
     theirs) drawn with `seed` (all if fewer), their AIS marginals among the
-    compared; `pooled` as mixing_check's."""
+    compared; `pooled` and `tempering` as mixing_check's."""
     from polyphonic.evaluation.mixing import mixing_check, starting_frames
 
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(scored), min(n_frames, len(scored)), replace=False))
     starts = starting_frames(rolls, seed, scored[pick])
     return mixing_check(W, bv[pick], bh[pick], np.concatenate(rolls)[scored[pick]], starts,
-                        seed, dtype, given=dict(ais=ais_marginals[pick]), pooled=pooled)
+                        seed, dtype, given=dict(ais=ais_marginals[pick]), pooled=pooled,
+                        tempering=tempering)
 
 
 def ais_diagnostics(variances, n_chains):
