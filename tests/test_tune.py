@@ -419,3 +419,27 @@ def test_the_summary_says_how_to_evaluate_a_midi_study(tmp_path, capsys, test_fo
     else:
         assert lines[-2] == "evaluate it on MIDI files held out from training with:"
         assert lines[-1].endswith(evaluate + "TEST_FILES")
+
+
+def test_an_rnn_nade_search_varies_only_what_it_has_on_its_exact_criterion(tiny_pickle,
+                                                                          tmp_path):
+    """tune --config rnn-nade: no CD-k, no RBM pretraining, no momentum with
+    Adam; the criterion is the configuration's exact one (every epoch, every
+    validation frame), and two trials run end to end."""
+    words = tune.trial_words("rnn-nade", [])
+    args = options.parse_train(words)
+    assert set(tune.searched(args)) == {"lr", "lr_rnn", "n_hidden", "n_hidden_recurrent",
+                                        "clip_norm", "pretrain_rnn_epochs"}
+    assert (args.select_every, args.select_frames) == (1, configs.CONFIGS["rnn-nade"][
+        "select_frames"])
+    sgd = options.parse_train(tune.trial_words("rnn-nade", ["--optimizer", "sgd"]))
+    assert "momentum" in tune.searched(sgd)
+    tiny = ["--pitch-range", "60", "72", "--epochs", "2", "--batch-size", "12",
+            "--n-hidden", "8", "--n-hidden-recurrent", "6", "--pretrain-rnn-epochs", "1",
+            "--lr", "0.01", "--lr-rnn", "0.01", "--clip-norm", "5"]
+    result = subprocess.run(command("tune", "--config", "rnn-nade", "--study", "n", "--trials",
+                                    2, "--out", tmp_path, "--data", tiny_pickle, *tiny),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert len(re.findall(r"^trial \d+ finished", result.stdout, re.M)) == 2
+    assert "best: trial" in result.stdout

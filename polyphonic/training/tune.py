@@ -96,8 +96,19 @@ SPACE = {
 }
 
 
-def suggest(trial, fixed=()):
-    """The trial's values of the searched train options, a dict keyed as in
+def searched(args):
+    """The options of SPACE a search varies for the parsed train arguments
+    `args`: all for the RNN-RBM; for the RNN-NADE (--config rnn-nade) those
+    it has (no CD-k, no RBM pretraining), momentum only with SGD."""
+    if args.model == "rnnrbm":
+        return tuple(SPACE)
+    return tuple(name for name in SPACE if name not in ("k", "pretrain_rbm_epochs",
+                                                         "pretrain_rbm_lr")
+                 and (name != "momentum" or args.optimizer == "sgd"))
+
+
+def suggest(trial, fixed=(), names=tuple(SPACE)):
+    """The trial's values of the searched train options `names`, a dict keyed as in
     configs.py; options named in `fixed` (given by the user) are not searched.
 
     Ranges are around configs.CONFIGS["paper"] (lr and lr_rnn 0.001, 150 and
@@ -109,7 +120,8 @@ def suggest(trial, fixed=()):
     and -7.61 at 0.2 (results/paper-nottingham/plain-rbm).
     """
     return {name: getattr(trial, "suggest_" + kind)(name, low, high, **options)
-            for name, (kind, low, high, options) in SPACE.items() if name not in fixed}
+            for name, (kind, low, high, options) in SPACE.items()
+            if name in names and name not in fixed}
 
 
 def enqueue_config(study, name, words, fixed, storage):
@@ -124,7 +136,7 @@ def enqueue_config(study, name, words, fixed, storage):
     `storage` (the RDBStorage; `claim`) queues it.
     """
     args = options.parse_train(["--config", name, *words])
-    params = {option: getattr(args, option) for option in SPACE if option not in fixed}
+    params = {option: getattr(args, option) for option in searched(args) if option not in fixed}
     with claim(storage, study.study_name, f"enqueued:{name}") as claimed:
         if claimed:  # skip_if_exists: a study whose trial was queued before claims existed
             study.enqueue_trial(params, skip_if_exists=True)
@@ -291,7 +303,7 @@ def objective(trial, base_words, fixed, runs_folder):
     the same as its own would be (reuse_pretraining)."""
     import optuna
 
-    params = suggest(trial, fixed)
+    params = suggest(trial, fixed, searched(options.parse_train(base_words)))
     out = os.path.join(runs_folder, TRIAL_FOLDER.format(trial.number))
     keys = pretraining_keys(options.parse_train([*base_words,
                                                *options.option_words(params)]))
@@ -524,10 +536,13 @@ def given_options(words):
 
 def trial_words(config, words):
     """Train's words for every trial: --config `config`, tune's CRITERION
-    settings that the user's `words` do not give, then `words`."""
+    settings that the user's `words` do not give (for an RNN-RBM: a model of
+    exact likelihood keeps its configuration's exact criterion), then `words`."""
     given = given_options(words)
+    exact = options.parse_train(["--config", config, *words]).model in workflow.EXACT
     return ["--config", config, *options.option_words(
-        {name: value for name, value in CRITERION.items() if name not in given}), *words]
+        {name: value for name, value in CRITERION.items()
+         if name not in given and not exact}), *words]
 
 
 def run(args, argv):
@@ -555,7 +570,7 @@ def run(args, argv):
     if not trial_args.select_every:
         raise UserError("--select-every 0: tune maximises model selection's criterion; "
                         f"give --select-every N (tune's default: {CRITERION['select_every']})")
-    if "pretrain_rnn_epochs" not in given and (
+    if "pretrain_rnn_epochs" not in given and trial_args.model == "rnnrbm" and (
             not trial_args.learn_u0 or trial_args.frames_per_step > 1
             or trial_args.encoding != "piano-roll"):
         raise UserError(f"--config {args.config}: tune searches --pretrain-rnn-epochs, which "
