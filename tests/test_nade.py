@@ -120,3 +120,31 @@ def test_rnn_nade_trains_and_generation_is_reproducible_by_seed():
     assert a.shape == (20, N) and a.dtype == np.uint8
     np.testing.assert_array_equal(a, b)
     assert (a != c).any()
+
+
+@pytest.mark.parametrize("dtype, tolerance", [("float64", 1e-12), ("float32", 2e-5)])
+def test_the_fused_kernel_matches_the_graph_and_its_gradient(dtype, tolerance):
+    """nade_kernel's Ops against nade_log_likelihoods' graph: the
+    log-likelihoods and the gradients of a weighted sum of them with respect
+    to W, V, per-frame bv and shared bh, on random weights and sparse frames."""
+    from polyphonic.models.nade_kernel import nade_log_likelihood
+    from rnnrbm import BACKENDS
+
+    v, W, V, bv = (pt.matrix(dtype=dtype) for _ in range(4))
+    bh = pt.vector(dtype=dtype)
+    functions = []
+    for log_likelihoods in (nade_log_likelihoods(v, W, V, bv, bh)[0],
+                            nade_log_likelihood(v, W, V, bv, bh)):
+        cost = (log_likelihoods * pt.arange(1, log_likelihoods.shape[0] + 1)).sum()
+        functions.append(pytensor.function(
+            [v, W, V, bv, bh], [log_likelihoods, *pytensor.grad(cost, [W, V, bv, bh])],
+            mode=BACKENDS["c"]))
+    rng = np.random.default_rng(13)
+    values = [np.asarray(x, dtype) for x in (rng.random((9, 20)) < 0.2,
+                                             rng.normal(0, 0.8, (20, 7)),
+                                             rng.normal(0, 0.8, (20, 7)),
+                                             rng.normal(size=(9, 20)), rng.normal(size=7))]
+    graph, fused = (f(*values) for f in functions)
+    assert graph[3].shape == (9, 20) and graph[4].shape == (7,)
+    for a, b in zip(graph, fused):
+        np.testing.assert_allclose(b, a, rtol=tolerance, atol=tolerance * np.abs(a).max())

@@ -8,7 +8,8 @@ definition, note by note, is numpy_nade.py):
 The graph here computes every h_i of every frame at once from running sums:
 the sums over j < i are an exclusive cumulative sum of the rows v_j W_j along
 the notes, one pass over frames x notes x hidden units instead of a product
-per note. Alone, with the same bv, bh for every frame, it is Table 1's NADE
+per note. On the C backend two fused Ops (nade_kernel.py) compute the same
+log-likelihoods and their exact gradient frame by frame, in cache. Alone, with the same bv, bh for every frame, it is Table 1's NADE
 row (Nade). In the RNN-NADE (Boulanger-Lewandowski, Bengio and Vincent 2012,
 section 4) each frame's bv_t = bv + u_{t-1} Wuv and bh_t = bh + u_{t-1} Wuh
 come from the RNN-RBM's recurrence u_t = tanh(bu + v_t Wvu + u_{t-1} Wuu), u0
@@ -43,6 +44,16 @@ def nade_log_likelihoods(v, W, V, bv, bh):
     logits = bv + (pt.sigmoid(bh + before) * V[None, :, :]).sum(axis=2)
     # v log p + (1 - v) log(1 - p) = v a - softplus(a): never log(0).
     return (v * logits - pt.softplus(logits)).sum(axis=1), logits
+
+
+def frame_log_likelihoods(v, W, V, bv, bh, backend):
+    """nade_log_likelihoods' log-likelihoods, by the fused C Ops of
+    nade_kernel.py on the C backend (about five times faster), by the graph
+    on another."""
+    if backend == "c":
+        from polyphonic.models.nade_kernel import nade_log_likelihood
+        return nade_log_likelihood(v, W, V, bv, bh)
+    return nade_log_likelihoods(v, W, V, bv, bh)[0]
 
 
 class _Exact(trainable.Trainable):
@@ -104,8 +115,8 @@ class Nade(_Exact):
         bv, bh = shared_zeros(n_visible, dtype, "bv"), shared_zeros(n_hidden, dtype, "bh")
         self.params = (W, V, bv, bh)
         v = pt.matrix("v", dtype=dtype)
-        log_likelihoods, _ = nade_log_likelihoods(v, W, V, bv, bh)
-        self.compile(v, log_likelihoods, [lr] * 4, optimizer, momentum, clip_norm, backend)
+        self.compile(v, frame_log_likelihoods(v, W, V, bv, bh, backend), [lr] * 4, optimizer,
+                     momentum, clip_norm, backend)
 
     def batches(self, dataset, batch_size):
         """Mini-batches of `batch_size` frames drawn without replacement from
@@ -164,9 +175,9 @@ class RnnNade(_Exact):
         p = {param.name: param for param in self.params}
         v = pt.matrix("v", dtype=dtype)
         _, u_tm1 = rnn_states(v, p["Wvu"], p["Wuu"], p["bu"], p["u0"])
-        log_likelihoods, _ = nade_log_likelihoods(v, p["W"], p["V"],
-                                                  p["bv"] + pt.dot(u_tm1, p["Wuv"]),
-                                                  p["bh"] + pt.dot(u_tm1, p["Wuh"]))
+        log_likelihoods = frame_log_likelihoods(v, p["W"], p["V"],
+                                                p["bv"] + pt.dot(u_tm1, p["Wuv"]),
+                                                p["bh"] + pt.dot(u_tm1, p["Wuh"]), backend)
         rates = [lr if param.name in NADE_PART or lr_rnn is None else lr_rnn
                  for param in self.params]
         self.compile(v, log_likelihoods, rates, optimizer, momentum, clip_norm, backend)
