@@ -295,6 +295,13 @@ def run_compare(args, argv):
 
 
 def run_bench(args, argv):
+    if args.rnn_nade:
+        from polyphonic.evaluation import bench_nade
+
+        existing_file("the Nottingham pickle", os.path.join(workflow.DATA, "Nottingham.pickle"),
+                      " (run ./download.sh --pickle)")
+        bench_nade.run(*([args.chunks] if args.chunks else []))
+        return
     bench.run(args.configs, args.quick, args.chunks, not args.no_memory, args.memory_all,
               not args.no_cold)
 
@@ -494,6 +501,9 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
                    help="one-epoch run for every config, not only the first")
     p.add_argument("--no-cold", action="store_true",
                    help="skip the cold-cache compile (about 30 s per config)")
+    p.add_argument("--rnn-nade", action="store_true",
+                   help="instead, the RNN-NADE's training step beside an independent PyTorch "
+                        "one (polyphonic/evaluation/bench_nade.py; --chunks default 100)")
 
     p = commands.add_parser(
         "tune", help="hyperparameter search with Optuna: several workers, one study",
