@@ -254,7 +254,7 @@ def test_an_rbm_over_frames_is_scored_with_one_partition_function():
     frames = np.concatenate(rolls).astype(float)
     exact = np.mean(-scoring.free_energies(frames, params["W"], params["bv"], params["bh"]))
     metrics = scoring.evaluate(params, rolls, seed=3, n_chains=1000, n_temperatures=1000,
-                                kind="rbm", mixing=14)
+                                kind="rbm", mixing=14)  # 14 x 10 chains per start, pooled
     assert 0 < metrics["log_likelihood_stderr"] < 0.01
     assert metrics["log_likelihood_per_frame"] == pytest.approx(
         exact - log_z, abs=4 * metrics["log_likelihood_stderr"])
@@ -267,6 +267,8 @@ def test_an_rbm_over_frames_is_scored_with_one_partition_function():
         (marginals * frames).sum() / (marginals.sum() * len(frames) + frames.sum()
                                       - (marginals * frames).sum()), abs=0.002)
     assert metrics["mixing"]["mixed"] and metrics["mixing"]["frames"] == 14
+    assert set(metrics["mixing"]["accuracy_by_start"]) == {"zeros", "previous", "data"}
+    assert metrics["marginals_from"].startswith("the mixing check's chains")
 
 
 def test_scoring_some_rows_gives_those_frames_figures():

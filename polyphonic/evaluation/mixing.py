@@ -70,7 +70,7 @@ def starting_frames(rolls, seed, rows=None):
 
 
 def mixing_check(W, bv, bh, frames, starts, seed, dtype="float64", given=None, pooled=False,
-                 tempering=0, **settings):
+                 tempering=0, keep=False, **settings):
     """The check on the RBMs of some frames: bv, bh their biases (rows),
     `frames` their true notes, `starts` {name: starting frames (rows)};
     `given` {name: marginals} adds marginals estimated otherwise (AIS's final
@@ -79,7 +79,8 @@ def mixing_check(W, bv, bh, frames, starts, seed, dtype="float64", given=None, p
     over all its chains, not each row's own few. `tempering`: if not 0,
     the chains from each start are parallel-tempering ladders of that many
     temperatures (tempering.py), not plain Gibbs chains, and the result
-    also holds the least swap acceptance of any start's ladder. Returns a dict: each one's accuracies
+    also holds the least swap acceptance of any start's ladder. `keep`: the
+    result also holds each start's marginals ("marginals", not JSON). Returns a dict: each one's accuracies
     (`paper` and the others), the largest `paper` difference between two of
     them, the largest mean absolute difference of two of their marginals, the
     tolerance, and `mixed`: whether the largest `paper` difference is within it."""
@@ -101,6 +102,8 @@ def mixing_check(W, bv, bh, frames, starts, seed, dtype="float64", given=None, p
         marginals = {name: np.broadcast_to(m.mean(axis=0), m.shape)
                      for name, m in marginals.items()}
     marginals.update(given or {})
+    if keep:
+        extra["marginals"] = marginals
     scores = {name: accuracies(m, frames) for name, m in marginals.items()}
     names = list(marginals)
     pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
