@@ -1,0 +1,61 @@
+"""Print the simple rows of Table 1 (ours beside the paper's) from the JSON files here:
+`python results/table1/simple-rows/table.py` (from the project folder)."""
+
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = ("Piano-midi.de", "Nottingham", "MuseData", "JSB Chorales")
+# The paper's Table 1: (log-likelihood, accuracy) per data set, in DATA's order.
+PAPER = {
+    "RBM": [(-10.17, 5.63), (-5.25, 5.81), (-9.56, 8.19), (-7.43, 4.47)],
+    "NADE": [(-10.28, 5.82), (-5.48, 22.67), (-10.06, 7.65), (-7.19, 17.88)],
+    "RNN (SGD)": [(-8.37, 19.33), (-4.46, 62.93), (-8.13, 23.25), (-8.71, 28.46)],
+    "RNN (HF)": [(-7.66, 23.34), (-3.89, 66.64), (-7.19, 30.49), (-8.58, 29.41)],
+    "RNN-NADE (SGD)": [(-7.48, 20.69), (-2.91, 64.95), (-6.74, 24.91), (-5.83, 32.11)],
+    "RNN-NADE (HF)": [(-7.05, 23.42), (-2.31, 71.50), (-5.60, 32.60), (-5.56, 32.50)],
+}
+OURS = {"rbm": "RBM", "rnn-sgd": "RNN (SGD)", "rnn": "RNN (HF)", "nade": "NADE",
+        "rnn-nade": "RNN-NADE (HF)"}
+
+
+def slug(name):
+    return name.lower().replace(" ", "-")
+
+
+def ours(folder, config, data):
+    """Our figures of `config` on `data` from folder/CONFIG-DATA/metrics-test.json, or None."""
+    path = os.path.join(folder, f"{config}-{slug(data)}", "metrics-test.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def cell(metrics):
+    if metrics is None:
+        return "not run yet"
+    error = metrics["log_likelihood_stderr"]
+    check = metrics.get("mixing")
+    verdict = "" if check is None else " (mixed)" if check["mixed"] else " (**unmixed**)"
+    return (f"{metrics['log_likelihood_per_frame']:.3f}" + (f" ({error:.3f})" if error else "")
+            + f", {100 * metrics['accuracy_paper']:.2f} / {100 * metrics['accuracy_expected']:.2f}"
+            + verdict)
+
+
+def main():
+    nade = os.path.join(HERE, "..", "nade")
+    folders = {"rbm": HERE, "rnn-sgd": HERE, "rnn": HERE, "nade": nade, "rnn-nade": nade}
+    print("| row | " + " | ".join(DATA) + " |")
+    print("|---" * (len(DATA) + 1) + "|")
+    for config, row in OURS.items():
+        found = [ours(folders[config], config, data) for data in DATA]
+        if not any(found):
+            continue
+        print(f"| ours, `--config {config}` | " + " | ".join(map(cell, found)) + " |")
+        print(f"| paper, {row} | " + " | ".join(f"{ll:.2f}, {acc:.2f}" for ll, acc in PAPER[row])
+              + " |")
+
+
+if __name__ == "__main__":
+    main()
