@@ -768,7 +768,18 @@ def test_model_options_that_do_not_apply_are_refused(tiny_pickle, tmp_path, smal
                               tmp_path / "b"), "--optimizer adam: the RNN-RBM and the RBM")
     assert_one_line_error(run("train", "--model", "rnn", "--resume", small_checkpoint,
                               "--data", tiny_pickle, "--out", tmp_path / "c"),
-                          "a model of kind 'rnnrbm', not 'rnn' (--model rnn)")
+                          "a model of kind 'rnnrbm', not one of --model rnn (resume it with "
+                          "train --model rnnrbm)")
+    assert_one_line_error(run("train", "--model", "rnn", "--momentum", 0.5, "--optimizer", "adam",
+                              "--data", tiny_pickle, "--out", tmp_path / "d"),
+                          "--momentum 0.5: momentum is SGD's")
+    assert_one_line_error(run("train", "--model", "rbm", "--lr-decay", 0.9, "--data",
+                              tiny_pickle, "--out", tmp_path / "e"),
+                          "--lr-decay: --model rbm has no such setting")
+    assert_one_line_error(run("evaluate", small_checkpoint, "--pickle", tiny_pickle, "--mixing",
+                              0, "--tempering", 10), "--tempering 10: tempering runs in the mixing")
+    assert_one_line_error(run("evaluate", small_checkpoint, "--tempering", 1),
+                          "--tempering: must be 0 or an integer >= 2, not 1")
     window = tmp_path / "snippet.npz"
     from polyphonic.models.snippet import SnippetRbm
     SnippetRbm(frames=3, n_hidden=4).save(window)

@@ -443,3 +443,7 @@ def test_an_rnn_nade_search_varies_only_what_it_has_on_its_exact_criterion(tiny_
     assert result.returncode == 0, result.stderr
     assert len(re.findall(r"^trial \d+ finished", result.stdout, re.M)) == 2
     assert "best: trial" in result.stdout
+    other = subprocess.run(command("tune", "--config", "nade", "--study", "m", "--out", tmp_path,
+                                   "--data", tiny_pickle), capture_output=True, text=True,
+                           timeout=120)
+    one_line_error(other, "--model nade: tune searches the RNN-RBM and the RNN-NADE")

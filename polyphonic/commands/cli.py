@@ -62,7 +62,8 @@ def run_train(args, argv):
 def add_sampler_arguments(parser, out_default):
     """The options load_sampler reads: --seed, --backend and --out (runs/OUT_DEFAULT)."""
     parser.add_argument("--seed", type=int,
-                        help="reseed the sampler (default: the checkpoint's state)")
+                        help="reseed the sampler (default: the checkpoint's state; an "
+                             "RNN-NADE's, its training seed)")
     parser.add_argument("--backend", choices=sorted(rnnrbm.BACKENDS), default="c")
     parser.add_argument("--out", default=os.path.join(RUNS, out_default), metavar="FOLDER",
                         help=f"output folder (default: runs/{out_default} in the project folder)")
@@ -156,6 +157,14 @@ def run_snippet(args, argv):
 
 # ---------------------------------------------------------------- evaluate
 
+def ladder_length(text):
+    """evaluate --tempering: 0 (plain Gibbs chains) or a ladder of 2 temperatures or more."""
+    value = int(text)
+    if value == 1 or value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or an integer >= 2, not {text}")
+    return value
+
+
 def frame_model_kind(checkpoint, config):
     """What evaluate scores a checkpoint as (scoring.evaluate's kind): an
     RNN-RBM, an RNN, the Random row, or an RBM over single piano-roll frames
@@ -198,6 +207,9 @@ def run_evaluate(args, argv):
         raise UserError(f"CHECKPOINT {args.checkpoint}: evaluate scores models of one "
                         "piano-roll frame per step; this one has --frames-per-step or "
                         "--encoding of its own")
+    if args.tempering and (not args.mixing or kind not in ("rnnrbm", "rbm")):
+        raise UserError(f"--tempering {args.tempering}: tempering runs in the mixing check of "
+                        "an RNN-RBM or an RBM (--mixing FRAMES, not 0)")
     if args.out:
         output_folder("--out", os.path.dirname(os.path.abspath(args.out)))
     trained_on = state.get("data") or {}  # what the checkpoint says it was trained on
@@ -259,7 +271,8 @@ def run_evaluate(args, argv):
         metrics["frames_drawn_from"] = frames
     check = metrics.get("mixing")
     if check and not check["mixed"]:
-        status(f"warning: the Gibbs chains do not mix on {check['frames']} frames: accuracy_paper "
+        chains = "tempering ladders" if check.get("sampler") == "tempering" else "Gibbs chains"
+        status(f"warning: the {chains} do not mix on {check['frames']} frames: accuracy_paper "
                + ", ".join(f"{100 * scores['paper']:.1f} % from {name}"
                            for name, scores in check["accuracy_by_start"].items())
                + f" (tolerance {100 * check['tolerance']:g} points): the accuracies and the "
@@ -369,7 +382,8 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
                    help="frames to generate per piece, rounded up to whole steps of a "
                         "multi-frame model (default: %(default)s)")
     p.add_argument("--gibbs-steps", type=positive_int, default=25,
-                   help="Gibbs steps per frame (default: %(default)s)")
+                   help="Gibbs steps per frame of an RNN-RBM (an RNN-NADE samples exactly, "
+                        "with no chain; default: %(default)s)")
     p.add_argument("--chain-start", choices=("zeros", "previous"), default="zeros",
                    help="where each frame's Gibbs chain starts: at zeros (the tutorial's) or "
                         "at the frame generated before (the multi-frame post's; default: "
@@ -463,8 +477,9 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
                    help="check on this many frames that Gibbs chains started at zeros, at the "
                         "previous true frame and at a data frame agree with each other and with "
                         "AIS on the accuracy (polyphonic/evaluation/mixing.py); 0 for no check "
-                        "(default: %(default)s; an RNN-RBM only)")
-    p.add_argument("--tempering", type=bounded_int(0), default=0, metavar="TEMPERATURES",
+                        "(default: %(default)s; an RNN-RBM or an RBM over frames, whose "
+                        "chains are pooled, as one RBM serves every frame)")
+    p.add_argument("--tempering", type=ladder_length, default=0, metavar="TEMPERATURES",
                    help="the mixing check's chains are parallel-tempering ladders of this many "
                         "temperatures (polyphonic/evaluation/tempering.py), for models whose "
                         "Gibbs chains do not mix; 0 for plain Gibbs chains (default: %(default)s)")

@@ -47,6 +47,8 @@ def tempered_marginals(W, bv, bh, start, rng, temperatures=20, beta_min=0.05, ch
     (marginals, acceptance): the share of accepted swaps of each neighbouring
     pair of temperatures (temperatures - 1), which must not be near 0 for the
     ladder to carry states from hot to cold."""
+    if temperatures < 2:
+        raise ValueError(f"a ladder needs 2 temperatures or more, not {temperatures}")
     ladder = betas(temperatures, beta_min)[:, None, None, None]  # temperature, chain, row, unit
     v = np.broadcast_to(np.asarray(start, np.float64),
                         (temperatures, chains, *np.shape(start))).copy()

@@ -163,8 +163,11 @@ class _NadeOp(COp):
         return ["-fno-trapping-math", "-fno-signed-zeros", "-fassociative-math"]
 
     def c_code_cache_version(self):
-        return (1, zlib.crc32((C_SUPPORT + inspect.getsource(_arguments)
-                               + inspect.getsource(type(self).c_code)).encode()))
+        # Follows everything that writes the C code, so that an edit is never
+        # served from PyTensor's cache.
+        return (1, zlib.crc32((C_SUPPORT + inspect.getsource(_arguments) + _RELEASE + _POINTERS
+                               + inspect.getsource(type(self).c_code)
+                               + " ".join(self.c_compile_args())).encode()))
 
     def perform(self, node, inputs, outputs):
         raise NotImplementedError(f"{type(self).__name__} runs only in PyTensor's C backend")
@@ -181,10 +184,12 @@ class NadeLogLikelihood(_NadeOp):
         return Apply(self, inputs, [pt.vector(dtype=inputs[0].dtype)])
 
     def pullback(self, inputs, outputs, cotangents):
+        from pytensor.gradient import grad_undefined
+
         v, W, V, bv, bh = inputs
         dW, dV, dbv, dbh = NadeGradient()(v, W, V, bv, bh, cotangents[0])
-        # The states are data: no gradient flows to v.
-        return [pt.zeros_like(v), dW, dV, dbv, dbh]
+        # The states are binary data: no gradient with respect to them.
+        return [grad_undefined(self, 0, v, "the notes are binary data"), dW, dV, dbv, dbh]
 
     def c_code(self, node, name, inputs, outputs, sub):
         out = outputs[0]
@@ -208,6 +213,8 @@ class NadeGradient(_NadeOp):
     def make_node(self, v, W, V, bv, bh, g):
         inputs = _as_inputs(v, W, V, bv, bh)
         g = pt.as_tensor_variable(g).astype(inputs[0].dtype)
+        if g.ndim != 1:
+            raise TypeError(f"g must be a vector (one gradient per row of v), not {g.type}")
         return Apply(self, [*inputs, g], [x.type() for x in inputs[1:]])
 
     def c_code(self, node, name, inputs, outputs, sub):
@@ -216,11 +223,11 @@ class NadeGradient(_NadeOp):
                          f"PyArray_DIMS({i}), PyArray_TYPE({i}), 0);"
                          for o, i in zip(outputs, inputs[1:5]))
         made = " && ".join(outputs)
-        return "{" + _arguments(inputs, sub["fail"]) + f"""
-    if (PyArray_DIMS({g})[0] != rows) {{
+        return "{" + f"""
+    if (PyArray_DIMS({g})[0] != PyArray_DIMS({inputs[0]})[0]) {{
         PyErr_SetString(PyExc_ValueError, "NADE gradient: one output gradient per row of v");
         {sub["fail"]}
-    }}
+    }}""" + _arguments(inputs, sub["fail"]) + f"""
     PyArrayObject *g_c = PyArray_GETCONTIGUOUS({g});
     {zeros}
     int status = -1;

@@ -96,6 +96,9 @@ SPACE = {
 }
 
 
+SEARCHABLE = ("rnnrbm", "rnn-nade")  # the models whose options SPACE covers
+
+
 def searched(args):
     """The options of SPACE a search varies for the parsed train arguments
     `args`: all for the RNN-RBM; for the RNN-NADE (--config rnn-nade) those
@@ -567,6 +570,9 @@ def run(args, argv):
     # The user's train options, checked now rather than in every trial: parsed
     # as train parses them (argparse names a wrong one and exits with status 2).
     trial_args = options.parse_train(base_words, prog=f"{console.PROG} tune")
+    if trial_args.model not in SEARCHABLE:
+        raise UserError(f"--model {trial_args.model}: tune searches the RNN-RBM and the "
+                        "RNN-NADE (--config rnn-nade)")
     if not trial_args.select_every:
         raise UserError("--select-every 0: tune maximises model selection's criterion; "
                         f"give --select-every N (tune's default: {CRITERION['select_every']})")

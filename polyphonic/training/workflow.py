@@ -394,6 +394,15 @@ def check_model_options(args):
     if args.optimizer != "sgd" and model not in EXACT:
         raise UserError(f"--optimizer {args.optimizer}: the RNN-RBM and the RBM train by "
                         "SGD (--model rnn, nade and rnn-nade take adam)")
+    if args.optimizer == "adam" and args.momentum:
+        raise UserError(f"--momentum {args.momentum}: momentum is SGD's; Adam keeps its own")
+    unused = [option for option, given, models in (
+        ("--lr-decay", args.lr_decay != 1.0, ("rnn", "rbm")),
+        ("--clip-value", args.clip_value is not None, ("rnn", "rbm", "nade", "rnn-nade")),
+        ("--clip-norm", args.clip_norm is not None, ("rbm",)),
+        ("--lr-rnn", args.lr_rnn is not None, ("rnn", "rbm", "nade"))) if given and model in models]
+    if unused:
+        raise UserError(f"{unused[0]}: --model {model} has no such setting")
 
 
 def train(args, argv, on_select=None):
@@ -411,9 +420,14 @@ def train(args, argv, on_select=None):
     if args.resume:
         config = checkpoint_state("--resume", args.resume)["config"]
         kind = config.get("model", "rnnrbm")
-        if kind != loader.kind:
-            raise UserError(f"--resume {args.resume}: a model of kind {kind!r}, not "
-                            f"{loader.kind!r} (--model {args.model})")
+        one_frame = kind == "snippet" and config.get("frames") == 1 \
+            and config.get("encoding") == "piano-roll"
+        if kind != loader.kind or (args.model == "rbm" and not one_frame):
+            trains = ("train --model rbm" if one_frame else "snippet train") \
+                if kind == "snippet" else f"train --model {kind}"
+            raise UserError(f"--resume {args.resume}: a model of kind {kind!r}, not one of "
+                            + ("snippet train" if args.model == "snippet" else
+                               f"--model {args.model}") + f" (resume it with {trains})")
         r, dt = tuple(config["r"]), config["dt"]  # read the data as the model was trained
         grid = dict(frames_per_beat=config.get("frames_per_beat"),
                     encoding=config.get("encoding", "piano-roll"))
