@@ -1,8 +1,10 @@
-"""Print the simple rows of Table 1 (ours beside the paper's) from the JSON files here:
-`python results/table1/simple-rows/table.py` (from the project folder)."""
+"""Print Table 1's rows of ours beside the paper's from the JSON files of this folder
+and ../nade: `python results/table1/simple-rows/table.py [CONFIG ...]` (default: every
+configuration of OURS; from the project folder)."""
 
 import json
 import os
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = ("Piano-midi.de", "Nottingham", "MuseData", "JSB Chorales")
@@ -15,8 +17,9 @@ PAPER = {
     "RNN-NADE (SGD)": [(-7.48, 20.69), (-2.91, 64.95), (-6.74, 24.91), (-5.83, 32.11)],
     "RNN-NADE (HF)": [(-7.05, 23.42), (-2.31, 71.50), (-5.60, 32.60), (-5.56, 32.50)],
 }
-OURS = {"rbm": "RBM", "rnn-sgd": "RNN (SGD)", "rnn": "RNN (HF)", "nade": "NADE",
-        "rnn-nade": "RNN-NADE (HF)"}
+# Each configuration of ours and the paper's rows to print beside it.
+OURS = {"rbm": ["RBM"], "rnn-sgd": ["RNN (SGD)"], "rnn": ["RNN (HF)"], "nade": ["NADE"],
+        "rnn-nade": ["RNN-NADE (HF)", "RNN-NADE (SGD)"]}
 
 
 def slug(name):
@@ -43,19 +46,22 @@ def cell(metrics):
             + verdict)
 
 
-def main():
+def main(configs):
     nade = os.path.join(HERE, "..", "nade")
     folders = {"rbm": HERE, "rnn-sgd": HERE, "rnn": HERE, "nade": nade, "rnn-nade": nade}
     print("| row | " + " | ".join(DATA) + " |")
     print("|---" * (len(DATA) + 1) + "|")
     for config, row in OURS.items():
+        if configs and config not in configs:
+            continue
         found = [ours(folders[config], config, data) for data in DATA]
         if not any(found):
             continue
         print(f"| ours, `--config {config}` | " + " | ".join(map(cell, found)) + " |")
-        print(f"| paper, {row} | " + " | ".join(f"{ll:.2f}, {acc:.2f}" for ll, acc in PAPER[row])
-              + " |")
+        for paper in row:
+            print(f"| paper, {paper} | " + " | ".join(f"{ll:.2f}, {acc:.2f}"
+                                                      for ll, acc in PAPER[paper]) + " |")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
