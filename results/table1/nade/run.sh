@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Table 1's NADE and RNN-NADE rows on the four data sets: `run.sh nade` or
-# `run.sh rnn-nade`. Each data set is one train command with the named
+# `run.sh rnn-nade` (then data set names to run only those). Each data set is one train command with the named
 # configuration and one evaluate command on its best epoch (exact
 # log-likelihood; marginals from 100 exact draws per frame); runs go to
 # runs/nade/CONFIG-DATA, the figures (JSON, with the command that made them),
@@ -11,11 +11,13 @@ here=results/table1/nade
 python=${PYTHON:-.venv/bin/python}
 slug() { tr 'A-Z ' 'a-z-' <<<"$1"; }
 mkdir -p runs/nade
-for data in "JSB Chorales" "Piano-midi.de" Nottingham MuseData; do
-  name="$1-$(slug "$data")"
+config=$1; shift
+[ $# -gt 0 ] || set -- "JSB Chorales" "Piano-midi.de" Nottingham MuseData
+for data in "$@"; do
+  name="$config-$(slug "$data")"
   out=runs/nade/$name
   mkdir -p "$here/$name"
-  "$python" rnnrbm.py train --config "$1" --data "$data" --out "$out" --overwrite \
+  "$python" rnnrbm.py train --config "$config" --data "$data" --out "$out" --overwrite \
     > "$here/$name/stdout.txt" 2>&1
   cp "$out/best.npz" "$out/log.tsv" "$out/valid.tsv" "$here/$name/"
   [ -f "$out/rnn-valid.tsv" ] && cp "$out/rnn-valid.tsv" "$out/rnn-log.tsv" "$here/$name/"
