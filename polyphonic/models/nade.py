@@ -119,12 +119,8 @@ class Nade(_Exact):
                      momentum, clip_norm, backend)
 
     def batches(self, dataset, batch_size):
-        """Mini-batches of `batch_size` frames drawn without replacement from
-        all frames of all songs (every frame once per epoch)."""
-        rows = np.concatenate(dataset)
-        order = self.shuffle_rng.permutation(len(rows))
-        return ((rows[order[i:i + batch_size]] for i in range(0, len(rows), batch_size)),
-                -(-len(rows) // batch_size))
+        """Shuffled mini-batches of all frames of all songs (Trainable.shuffled_rows)."""
+        return self.shuffled_rows(dataset, batch_size)
 
     def generate_frames(self, n, rng):
         """n frames drawn independently and exactly (uint8, n x n_visible)."""

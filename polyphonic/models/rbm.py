@@ -57,9 +57,5 @@ class Rbm(trainable.Trainable):
                                         updates=[(self.rng, sample_rng)], mode=mode)
 
     def batches(self, dataset, batch_size):
-        """Mini-batches of `batch_size` rows drawn without replacement from all
-        rows of all arrays in `dataset` (every frame once per epoch)."""
-        rows = np.concatenate(dataset)
-        order = self.shuffle_rng.permutation(len(rows))
-        return ((rows[order[i:i + batch_size]] for i in range(0, len(rows), batch_size)),
-                -(-len(rows) // batch_size))
+        """Shuffled mini-batches of all frames of all songs (Trainable.shuffled_rows)."""
+        return self.shuffled_rows(dataset, batch_size)

@@ -116,6 +116,15 @@ class Trainable:
         starts, count = self.chunk_starts(dataset, batch_size)
         return (dataset[s][i:i + batch_size] for s, i in starts), count
 
+    def shuffled_rows(self, dataset, batch_size):
+        """Mini-batches of `batch_size` rows drawn without replacement from all
+        rows of all arrays in `dataset` (every row once per epoch), and how
+        many there are: the batches of models of single rows (frames, windows)."""
+        rows = np.concatenate(dataset)
+        order = self.shuffle_rng.permutation(len(rows))
+        return ((rows[order[i:i + batch_size]] for i in range(0, len(rows), batch_size)),
+                -(-len(rows) // batch_size))
+
     def chunk_starts(self, dataset, batch_size):
         """(song, first row) of each chunk of `batches`, in training order, and
         how many there are; the order is drawn now, from the shuffler."""
