@@ -178,29 +178,77 @@ def shared_zeros(shape, dtype, name):
     return pytensor.shared(np.zeros(shape, dtype=dtype), name=name)
 
 
-def rnn_states(v, Wvu, Wuu, bu, u0):
-    """The RNN's states over a sequence v (one frame per row), from u0:
-    u_t = tanh(bu + v_t Wvu + u_{t-1} Wuu). Returns (u, u_tm1): the state after
-    each frame, and the state before it (u0 first), which sets its biases."""
+RECURRENCES = ("tanh", "lstm")
+"""The RNN's recurrences: the tutorial's tanh units, or LSTM cells (rnn_step)."""
+
+
+def state_size(n_hidden_recurrent, recurrence="tanh"):
+    """Length of the RNN's state u: its units, and an LSTM's cells beside them."""
+    return 2 * n_hidden_recurrent if recurrence == "lstm" else n_hidden_recurrent
+
+
+def recurrent_parameters(init, n_visible, n_hidden_recurrent, scale, dtype, recurrence="tanh"):
+    """Wvu, Wuu (drawn from N(0, scale**2) by `init`) and bu of the recurrence.
+    An LSTM's have four blocks of n_hidden_recurrent columns, one per gate
+    (input, forget, output) and one for the cell's input; its forget gate's
+    bias starts at 1, so that the cells start by remembering (Gers,
+    Schmidhuber and Cummins 2000; Jozefowicz et al. 2015)."""
+    gates = 4 if recurrence == "lstm" else 1
+    columns = gates * n_hidden_recurrent
+    Wvu = shared_normal(init, (n_visible, columns), scale, dtype, "Wvu")
+    Wuu = shared_normal(init, (n_hidden_recurrent, columns), scale, dtype, "Wuu")
+    bu = np.zeros(columns, dtype=dtype)
+    if recurrence == "lstm":
+        bu[n_hidden_recurrent:2 * n_hidden_recurrent] = 1.0
+    return Wvu, Wuu, pytensor.shared(bu, name="bu")
+
+
+def rnn_step(inputs, u_tm1, Wuu, recurrence="tanh"):
+    """The RNN's state after a frame, from inputs = bu + v_t Wvu and the state
+    u_tm1 before it. tanh: u_t = tanh(inputs + u_{t-1} Wuu). lstm: the state is
+    [h, c], the units and the cells (Hochreiter and Schmidhuber 1997, with the
+    forget gate of Gers et al. 2000): with z = inputs + h_{t-1} Wuu in four
+    blocks, c_t = f * c_{t-1} + i * tanh(z_4) and h_t = o * tanh(c_t), the gates
+    i, f, o = sigmoid(z_1), sigmoid(z_2), sigmoid(z_3)."""
+    if recurrence == "tanh":
+        return pt.tanh(inputs + pt.dot(u_tm1, Wuu))
+    n = Wuu.shape[0]
+    z = inputs + pt.dot(u_tm1[..., :n], Wuu)
+    gate = [pt.sigmoid(z[..., g * n:(g + 1) * n]) for g in range(3)]
+    c = gate[1] * u_tm1[..., n:] + gate[0] * pt.tanh(z[..., 3 * n:])
+    return pt.concatenate([gate[2] * pt.tanh(c), c], axis=-1)
+
+
+def rnn_output(u, recurrence="tanh"):
+    """What of the RNN state u sets the next frame's biases: all of a tanh
+    RNN's, an LSTM's units h (not its cells)."""
+    return u if recurrence == "tanh" else u[..., :u.shape[-1] // 2]
+
+
+def rnn_states(v, Wvu, Wuu, bu, u0, recurrence="tanh"):
+    """The RNN's states over a sequence v (one frame per row), from u0
+    (rnn_step). Returns (u, u_tm1): the state after each frame, and the output
+    (rnn_output) of the state before it (u0's first), which sets its biases."""
     # v_t Wvu for all frames is one matrix product; only the u_{t-1} Wuu term
     # has to stay inside the recurrence.
     u = pytensor.scan(
-        lambda input_t, u_tm1: pt.tanh(input_t + pt.dot(u_tm1, Wuu)),
+        lambda input_t, u_tm1: rnn_step(input_t, u_tm1, Wuu, recurrence),
         sequences=[bu + pt.dot(v, Wvu)],
         outputs_info=[u0],
         return_updates=False,
     )
-    return u, pt.concatenate([u0[None, :], u[:-1]])
+    return u, rnn_output(pt.concatenate([u0[None, :], u[:-1]]), recurrence)
 
 
 def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
-                 dtype="float64", k_train=15, fused=True, learn_u0=False):
+                 dtype="float64", k_train=15, fused=True, learn_u0=False, recurrence="tanh"):
     """Construct a symbolic RNN-RBM and initialise its parameters.
 
     The RNN runs u_t = tanh(bu + v_t Wvu + u_{t-1} Wuu) from u_0 (zeros; a
     learned parameter, starting at zeros, with `learn_u0`, as in the paper) and sets
     the biases of the RBM at frame t to bv_t = bv + u_{t-1} Wuv and
-    bh_t = bh + u_{t-1} Wuh.
+    bh_t = bh + u_{t-1} Wuh. With recurrence="lstm" the RNN is an LSTM instead
+    (rnn_step), its units h setting the biases.
 
     Training: given a sequence v (one frame per row) the recurrence is
     deterministic, so all bv_t, bh_t are computed first and the T conditional
@@ -235,19 +283,18 @@ def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
     bh = shared_zeros(n_hidden, dtype, "bh")
     Wuh = shared_normal(init, (n_hidden_recurrent, n_hidden), 0.0001, dtype, "Wuh")
     Wuv = shared_normal(init, (n_hidden_recurrent, n_visible), 0.0001, dtype, "Wuv")
-    Wvu = shared_normal(init, (n_visible, n_hidden_recurrent), 0.0001, dtype, "Wvu")
-    Wuu = shared_normal(init, (n_hidden_recurrent, n_hidden_recurrent), 0.0001, dtype, "Wuu")
-    bu = shared_zeros(n_hidden_recurrent, dtype, "bu")
+    Wvu, Wuu, bu = recurrent_parameters(init, n_visible, n_hidden_recurrent, 0.0001, dtype,
+                                        recurrence)
     params = (W, bv, bh, Wuh, Wuv, Wvu, Wuu, bu)  # names: PARAM_NAMES
     rng = pytensor.shared(np.random.default_rng(init.integers(2**63)), name="rng")
     if learn_u0:
-        u0 = shared_zeros(n_hidden_recurrent, dtype, "u0")
+        u0 = shared_zeros(state_size(n_hidden_recurrent, recurrence), dtype, "u0")
         params += (u0,)
     else:
-        u0 = pt.zeros((n_hidden_recurrent,), dtype=dtype)
+        u0 = pt.zeros((state_size(n_hidden_recurrent, recurrence),), dtype=dtype)
 
     v = pt.matrix("v", dtype=dtype)
-    u, u_tm1 = rnn_states(v, Wvu, Wuu, bu, u0)
+    u, u_tm1 = rnn_states(v, Wvu, Wuu, bu, u0, recurrence)
     bv_t = bv + pt.dot(u_tm1, Wuv)
     bh_t = bh + pt.dot(u_tm1, Wuh)
     v_sample, cost, monitor, rng_train = build_rbm(v, W, bv_t, bh_t, k_train, rng, fused)
@@ -259,10 +306,11 @@ def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
 
     def generate_step(rng, v_tm1, u_tm1):
         start = pt.switch(from_previous, v_tm1, pt.zeros((n_visible,), dtype=dtype))
+        output = rnn_output(u_tm1, recurrence)
         v_t, _, _, rng = build_rbm(start, W,
-                                   bv + pt.dot(u_tm1, Wuv), bh + pt.dot(u_tm1, Wuh),
+                                   bv + pt.dot(output, Wuv), bh + pt.dot(output, Wuh),
                                    gibbs_steps, rng, fused)
-        u_t = pt.tanh(bu + pt.dot(v_t, Wvu) + pt.dot(u_tm1, Wuu))
+        u_t = rnn_step(bu + pt.dot(v_t, Wvu), u_tm1, Wuu, recurrence)
         return rng, v_t, u_t
 
     rng_generate, v_t, _ = pytensor.scan(
@@ -342,7 +390,7 @@ class RnnRbm(trainable.Trainable):
                  r=PITCH_RANGE, dt=FRAME_SECONDS, seed=0xBEEF, backend="c", dtype="float64",
                  k=15, lr_rnn=None, momentum=0.0, clip_norm=None, clip_value=None,
                  learn_u0=False, lr_decay=1.0, frames_per_step=1, encoding="piano-roll",
-                 frames_per_beat=None, lr_position=None):
+                 frames_per_beat=None, lr_position=None, recurrence="tanh"):
         """Build and compile the model. The defaults are the tutorial's.
 
         n_hidden : hidden units of each conditional RBM.
@@ -373,6 +421,7 @@ class RnnRbm(trainable.Trainable):
             min(1, lr_position / i) on a chunk whose first step is step i
             (from 1) of its song; None for no such factor. The post's
             schedule min(0.01, 0.1 / i) is lr=0.01, lr_position=10.
+        Beyond the paper: recurrence : "tanh" (the tutorial's) or "lstm" (rnn_step).
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {sorted(BACKENDS)}, not {backend!r}")
@@ -381,7 +430,8 @@ class RnnRbm(trainable.Trainable):
                            lr_rnn=lr_rnn, momentum=momentum, clip_norm=clip_norm,
                            clip_value=clip_value, learn_u0=learn_u0, lr_decay=lr_decay,
                            frames_per_step=frames_per_step, encoding=encoding,
-                           frames_per_beat=frames_per_beat, lr_position=lr_position)
+                           frames_per_beat=frames_per_beat, lr_position=lr_position,
+                           recurrence=recurrence)
         self.r = tuple(r)
         self.dt = dt
         self.dtype = dtype
@@ -391,7 +441,7 @@ class RnnRbm(trainable.Trainable):
         # The fused Gibbs Op is C code; Numba compiles the graph path.
         model = build_rnnrbm(frames_per_step * columns(r, encoding), n_hidden,
                              n_hidden_recurrent, seed, dtype, k, fused=backend == "c",
-                             learn_u0=learn_u0)
+                             learn_u0=learn_u0, recurrence=recurrence)
         self.params = model["params"]
         self.rng = model["rng"]
         self.u0 = model["u0"]
@@ -448,7 +498,8 @@ class RnnRbm(trainable.Trainable):
         """The RNN state before the first frame: u0's value, or zeros."""
         if isinstance(self.u0, pytensor.compile.SharedVariable):
             return self.u0.get_value()
-        return np.zeros(self.config["n_hidden_recurrent"], dtype=self.dtype)
+        return np.zeros(state_size(self.config["n_hidden_recurrent"], self.config["recurrence"]),
+                        dtype=self.dtype)
 
     kind = "rnnrbm"
 

@@ -729,11 +729,12 @@ def test_nade_and_rnn_nade_train_evaluate_exactly_and_generate(tiny_pickle, tmp_
                                                               monkeypatch, capsys):
     """--model nade and --model rnn-nade (with RNN pretraining) train on a
     pickle and keep their best epoch; evaluate scores them exactly, its
-    marginals from exact draws; generate writes RNN-NADE pieces, the same
-    for the same --seed."""
-    for model, extra in (("nade", []), ("rnn-nade", ["--pretrain-rnn-epochs", 1,
-                                                     "--n-hidden-recurrent", 4])):
-        out = tmp_path / model
+    marginals from exact draws (an LSTM's too); generate writes RNN-NADE
+    pieces, the same for the same --seed."""
+    rnn_nade = ["--pretrain-rnn-epochs", 1, "--n-hidden-recurrent", 4]
+    for name, model, extra in (("nade", "nade", []), ("rnn-nade", "rnn-nade", rnn_nade),
+                               ("lstm", "rnn-nade", [*rnn_nade, "--recurrence", "lstm"])):
+        out = tmp_path / name
         status, err = run_in_process(monkeypatch, capsys, "train", "--model", model, "--data",
                                      tiny_pickle, "--epochs", 2, "--n-hidden", 5, "--optimizer",
                                      "adam", "--lr", 0.01, "--select-every", 1, "--out", out,
@@ -746,6 +747,14 @@ def test_nade_and_rnn_nade_train_evaluate_exactly_and_generate(tiny_pickle, tmp_
         metrics = json.loads((out / "metrics.json").read_text())
         assert metrics["model"] == model and metrics["exact"] and metrics["frames"] == 4
         assert metrics["marginal_samples"] == 10
+    from polyphonic.models.nade import RnnNade
+    lstm = RnnNade.load(tmp_path / "lstm" / "best.npz")  # scored as the model scores itself
+    roll = np.zeros((4, 88))
+    for t, notes in enumerate([[60, 64], [62], [], [65, 60]]):  # tiny_pickle's test sequence
+        roll[t, np.array(notes, dtype=int) - 21] = 1
+    assert lstm.config["recurrence"] == "lstm"
+    assert metrics["log_likelihood_per_frame"] == pytest.approx(lstm.log_likelihoods(roll).mean(),
+                                                                abs=1e-9)
     assert (tmp_path / "rnn-nade" / "rnn-best.npz").exists()  # pretrained
     pieces = []
     for name in ("a", "b"):
@@ -764,6 +773,9 @@ def test_model_options_that_do_not_apply_are_refused(tiny_pickle, tmp_path, smal
     assert_one_line_error(run("train", "--model", "nade", "--pretrain-rnn-epochs", 1, "--data",
                               tiny_pickle, "--out", tmp_path / "a"),
                           "--model nade: the RNN pretraining is for --model rnnrbm and rnn-nade")
+    assert_one_line_error(run("train", "--model", "nade", "--recurrence", "lstm", "--data",
+                              tiny_pickle, "--out", tmp_path / "a"),
+                          "--recurrence lstm: --model nade has no RNN")
     assert_one_line_error(run("train", "--optimizer", "adam", "--data", tiny_pickle, "--out",
                               tmp_path / "b"), "--optimizer adam: the RNN-RBM and the RBM")
     assert_one_line_error(run("train", "--model", "rnn", "--resume", small_checkpoint,

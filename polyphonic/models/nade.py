@@ -13,7 +13,7 @@ log-likelihoods and their exact gradient frame by frame, in cache. Alone, with t
 row (Nade). In the RNN-NADE (Boulanger-Lewandowski, Bengio and Vincent 2012,
 section 4) each frame's bv_t = bv + u_{t-1} Wuv and bh_t = bh + u_{t-1} Wuh
 come from the RNN-RBM's recurrence u_t = tanh(bu + v_t Wvu + u_{t-1} Wuu), u0
-learned (RnnNade); its log-likelihood is exact too, so its gradient is the
+learned (RnnNade), or an LSTM's (rnnrbm.rnn_step); its log-likelihood is exact too, so its gradient is the
 exact one, through the NADE and back through time, with no sampling.
 Sampling, for generation and for evaluation's marginals, is numpy_nade's.
 """
@@ -23,10 +23,12 @@ import pytensor
 import pytensor.tensor as pt
 
 from polyphonic.models import numpy_nade
+from polyphonic.models.numpy_rnnrbm import rnn_output as numpy_rnn_output
 from polyphonic.models.numpy_rnnrbm import rnn_states as numpy_rnn_states
+from polyphonic.models.numpy_rnnrbm import rnn_step as numpy_rnn_step
 from polyphonic.training import trainable
-from rnnrbm import (BACKENDS, FRAME_SECONDS, PITCH_RANGE, link_openblas, rnn_states, shared_normal,
-                    shared_zeros)
+from rnnrbm import (BACKENDS, FRAME_SECONDS, PITCH_RANGE, link_openblas, recurrent_parameters,
+                    rnn_states, shared_normal, shared_zeros, state_size)
 
 NADE_PART = ("W", "V", "bv", "bh")
 RNN_PART = ("Wuh", "Wuv", "Wvu", "Wuu", "bu", "u0")
@@ -142,10 +144,12 @@ class RnnNade(_Exact):
 
     def __init__(self, n_hidden=150, n_hidden_recurrent=100, lr=0.001, lr_rnn=None,
                  optimizer="sgd", momentum=0.0, clip_norm=None, lr_decay=1.0, r=PITCH_RANGE,
-                 dt=FRAME_SECONDS, seed=0xBEEF, dtype="float64", init_scale=0.01, backend="c"):
+                 dt=FRAME_SECONDS, seed=0xBEEF, dtype="float64", init_scale=0.01, backend="c",
+                 recurrence="tanh"):
         """Build and compile the model.
 
         n_hidden : the NADE's hidden units; n_hidden_recurrent : the RNN's.
+        recurrence : the RNN's, "tanh" or "lstm" (rnnrbm.rnn_step).
         lr : learning rate of the NADE part (W, V, bv, bh), and of the RNN
             part (Wuh, Wuv, Wvu, Wuu, bu, u0) unless lr_rnn is given.
         optimizer, momentum, clip_norm : the descent rule (trainable.updates).
@@ -155,22 +159,24 @@ class RnnNade(_Exact):
         self.config = dict(n_hidden=n_hidden, n_hidden_recurrent=n_hidden_recurrent, lr=lr,
                            lr_rnn=lr_rnn, optimizer=optimizer, momentum=momentum,
                            clip_norm=clip_norm, lr_decay=lr_decay, r=list(r), dt=dt, seed=seed,
-                           dtype=dtype, init_scale=init_scale, backend=backend)
+                           dtype=dtype, init_scale=init_scale, backend=backend,
+                           recurrence=recurrence)
         self.r, self.dt, self.dtype = tuple(r), dt, dtype
         self.start_history(seed)
         link_openblas()
         n_visible, init = r[1] - r[0], np.random.default_rng(seed)
         shapes = dict(W=(n_visible, n_hidden), V=(n_visible, n_hidden), bv=n_visible,
                       bh=n_hidden, Wuh=(n_hidden_recurrent, n_hidden),
-                      Wuv=(n_hidden_recurrent, n_visible), Wvu=(n_visible, n_hidden_recurrent),
-                      Wuu=(n_hidden_recurrent, n_hidden_recurrent), bu=n_hidden_recurrent,
-                      u0=n_hidden_recurrent)
+                      Wuv=(n_hidden_recurrent, n_visible))
         self.params = tuple(shared_normal(init, shape, init_scale, dtype, name)
                             if isinstance(shape, tuple) else shared_zeros(shape, dtype, name)
                             for name, shape in shapes.items())
+        self.params += (*recurrent_parameters(init, n_visible, n_hidden_recurrent, init_scale,
+                                              dtype, recurrence),
+                        shared_zeros(state_size(n_hidden_recurrent, recurrence), dtype, "u0"))
         p = {param.name: param for param in self.params}
         v = pt.matrix("v", dtype=dtype)
-        _, u_tm1 = rnn_states(v, p["Wvu"], p["Wuu"], p["bu"], p["u0"])
+        _, u_tm1 = rnn_states(v, p["Wvu"], p["Wuu"], p["bu"], p["u0"], recurrence)
         log_likelihoods = frame_log_likelihoods(v, p["W"], p["V"],
                                                 p["bv"] + pt.dot(u_tm1, p["Wuv"]),
                                                 p["bh"] + pt.dot(u_tm1, p["Wuh"]), backend)
@@ -190,7 +196,8 @@ class RnnNade(_Exact):
         u = p["u0"] if u_start is None else np.asarray(u_start, np.float64)
         roll = np.zeros((n_frames, len(p["bv"])), dtype=np.uint8)
         for t in range(n_frames):
-            roll[t] = numpy_nade.sample(rng, p["W"], p["V"], p["bv"] + u @ p["Wuv"],
-                                        p["bh"] + u @ p["Wuh"])[0][0, 0]
-            u = np.tanh(p["bu"] + roll[t] @ p["Wvu"] + u @ p["Wuu"])
+            output = numpy_rnn_output(u, p)
+            roll[t] = numpy_nade.sample(rng, p["W"], p["V"], p["bv"] + output @ p["Wuv"],
+                                        p["bh"] + output @ p["Wuh"])[0][0, 0]
+            u = numpy_rnn_step(p["bu"] + roll[t] @ p["Wvu"], u, p["Wuu"])
         return roll

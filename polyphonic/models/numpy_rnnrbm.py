@@ -49,15 +49,42 @@ def reconstruction_log_likelihood(v, activation):
     return np.sum(v * activation - softplus(activation)) / len(v)
 
 
+def is_lstm(p):
+    """Whether the parameters' recurrence is an LSTM: its Wuu has four blocks
+    of columns (input, forget and output gates, cell input), a tanh RNN's is square."""
+    return p["Wuu"].shape[1] == 4 * p["Wuu"].shape[0]
+
+
+def rnn_step(inputs, u, Wuu):
+    """The state after a frame from inputs = bu + v_t Wvu and the state u
+    before it. tanh: tanh(inputs + u Wuu). An LSTM's state is [h, c]:
+    with z = inputs + h Wuu in four blocks z1..z4, c' = sigmoid(z2) c +
+    sigmoid(z1) tanh(z4) and h' = sigmoid(z3) tanh(c')."""
+    n = Wuu.shape[0]
+    if Wuu.shape[1] == n:
+        return np.tanh(inputs + u @ Wuu)
+    z = inputs + u[:n] @ Wuu
+    c = sigmoid(z[n:2 * n]) * u[n:] + sigmoid(z[:n]) * np.tanh(z[3 * n:])
+    return np.concatenate([sigmoid(z[2 * n:3 * n]) * np.tanh(c), c])
+
+
+def rnn_output(u, p):
+    """What of the state u sets the biases: all of it, or an LSTM's h (its first half)."""
+    return u[..., :u.shape[-1] // 2] if is_lstm(p) else u
+
+
 def rnn_states(v, p):
     """Run the RNN over the frames of v from u0 (p["u0"], zeros if absent);
-    return (u, u_prev): the state after each frame and the one before it."""
-    u0 = p.get("u0", np.zeros(len(p["bu"]), dtype=v.dtype))
-    u = np.zeros((len(v), len(p["bu"])), dtype=v.dtype)
+    return (u, u_prev): the state after each frame and the output
+    (rnn_output) of the one before it, which sets the frame's biases."""
+    size = 2 * len(p["Wuu"]) if is_lstm(p) else len(p["bu"])
+    u0 = p.get("u0", np.zeros(size, dtype=v.dtype))
+    u = np.zeros((len(v), size), dtype=v.dtype)
     u_tm1 = u0
+    inputs = p["bu"] + v @ p["Wvu"]
     for t in range(len(v)):
-        u[t] = u_tm1 = np.tanh(p["bu"] + v[t] @ p["Wvu"] + u_tm1 @ p["Wuu"])
-    return u, np.vstack([u0[None, :], u[:-1]])
+        u[t] = u_tm1 = rnn_step(inputs[t], u_tm1, p["Wuu"])
+    return u, rnn_output(np.vstack([u0[None, :], u[:-1]]), p)
 
 
 def rnn_biases(v, p):
@@ -78,6 +105,8 @@ def cd_cost_and_gradients(v, v_sample, p, rnn=None):
     rnn : rnn_biases(v, p) if already computed. Returns (cost, grads) with
     grads a dict keyed like the parameters.
     """
+    if is_lstm(p):
+        raise ValueError("cd_cost_and_gradients is written out for the tanh RNN only")
     T = len(v)
     u, bv_t, bh_t = rnn_biases(v, p) if rnn is None else rnn
     cost = (free_energy(v, p["W"], bv_t, bh_t) - free_energy(v_sample, p["W"], bv_t, bh_t)) / T

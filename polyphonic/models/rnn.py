@@ -15,15 +15,17 @@ import pytensor
 import pytensor.tensor as pt
 
 from polyphonic.training import trainable
-from rnnrbm import (BACKENDS, FRAME_SECONDS, PITCH_RANGE, link_openblas, rnn_states, shared_normal,
-                    shared_zeros)
+from rnnrbm import (BACKENDS, FRAME_SECONDS, PITCH_RANGE, link_openblas, recurrent_parameters,
+                    rnn_states, shared_normal, shared_zeros, state_size)
 
 PARAM_NAMES = ("Wvu", "Wuu", "bu", "Wuv", "bv", "u0")
 
 
-def build_rnn(n_visible, n_hidden_recurrent, seed=0xBEEF, dtype="float64", init_scale=0.01):
+def build_rnn(n_visible, n_hidden_recurrent, seed=0xBEEF, dtype="float64", init_scale=0.01,
+              recurrence="tanh"):
     """Construct the symbolic RNN and initialise its parameters (weights drawn
-    from N(0, init_scale**2), biases and u0 zero).
+    from N(0, init_scale**2), biases and u0 zero; rnnrbm.recurrent_parameters),
+    its recurrence tanh units or LSTM cells (rnnrbm.rnn_step).
 
     Returns a dict with
     v : input matrix, a sequence (frames x n_visible).
@@ -34,14 +36,13 @@ def build_rnn(n_visible, n_hidden_recurrent, seed=0xBEEF, dtype="float64", init_
     """
     link_openblas()
     init = np.random.default_rng(seed)
-    Wvu = shared_normal(init, (n_visible, n_hidden_recurrent), init_scale, dtype, "Wvu")
-    Wuu = shared_normal(init, (n_hidden_recurrent, n_hidden_recurrent), init_scale, dtype, "Wuu")
-    bu = shared_zeros(n_hidden_recurrent, dtype, "bu")
+    Wvu, Wuu, bu = recurrent_parameters(init, n_visible, n_hidden_recurrent, init_scale, dtype,
+                                        recurrence)
     Wuv = shared_normal(init, (n_hidden_recurrent, n_visible), init_scale, dtype, "Wuv")
     bv = shared_zeros(n_visible, dtype, "bv")
-    u0 = shared_zeros(n_hidden_recurrent, dtype, "u0")
+    u0 = shared_zeros(state_size(n_hidden_recurrent, recurrence), dtype, "u0")
     v = pt.matrix("v", dtype=dtype)
-    u, u_tm1 = rnn_states(v, Wvu, Wuu, bu, u0)
+    u, u_tm1 = rnn_states(v, Wvu, Wuu, bu, u0, recurrence)
     activation = bv + pt.dot(u_tm1, Wuv)
     # v log p + (1 - v) log(1 - p) = v a - softplus(a): never log(0).
     log_likelihoods = (v * activation - pt.softplus(activation)).sum(axis=1)
@@ -62,9 +63,10 @@ class Rnn(trainable.Trainable):
 
     def __init__(self, n_hidden_recurrent=100, lr=0.001, optimizer="sgd", momentum=0.0,
                  clip_norm=None, r=PITCH_RANGE, dt=FRAME_SECONDS, seed=0xBEEF,
-                 dtype="float64", init_scale=0.01, backend="c"):
+                 dtype="float64", init_scale=0.01, backend="c", recurrence="tanh"):
         """Build and compile the model.
 
+        recurrence : "tanh" or "lstm" (rnnrbm.rnn_step).
         lr, optimizer ("sgd" or "adam"), momentum (Nesterov, with sgd),
         clip_norm : the descent rule (trainable.updates).
         r, dt, seed, dtype, backend : as for rnnrbm.RnnRbm.
@@ -72,10 +74,11 @@ class Rnn(trainable.Trainable):
         """
         self.config = dict(n_hidden_recurrent=n_hidden_recurrent, lr=lr, optimizer=optimizer,
                            momentum=momentum, clip_norm=clip_norm, r=list(r), dt=dt, seed=seed,
-                           dtype=dtype, init_scale=init_scale, backend=backend)
+                           dtype=dtype, init_scale=init_scale, backend=backend,
+                           recurrence=recurrence)
         self.r, self.dt, self.dtype = tuple(r), dt, dtype
         self.start_history(seed)
-        model = build_rnn(r[1] - r[0], n_hidden_recurrent, seed, dtype, init_scale)
+        model = build_rnn(r[1] - r[0], n_hidden_recurrent, seed, dtype, init_scale, recurrence)
         self.params = model["params"]
         mean = model["log_likelihoods"].mean()
         updates, self.optimizer_state = trainable.updates(

@@ -60,6 +60,8 @@ def positive_float(text):
 def add_training_arguments(parser, out_default, preset=None):
     """The options of train and tutorial; `preset` (a configs.CONFIGS entry)
     replaces their defaults."""
+    import rnnrbm  # as add_run_arguments does
+
     add_run_arguments(parser, out_default, configs.CONFIGS, "tutorial", "frames per SGD chunk "
                       "(steps of --frames-per-step frames each in a multi-frame model; "
                       "frames per mini-batch of --model rbm)")
@@ -75,6 +77,10 @@ def add_training_arguments(parser, out_default, preset=None):
                              "--momentum) or adam (default: %(default)s)")
     parser.add_argument("--n-hidden-recurrent", type=positive_int, default=100,
                         help="hidden units of the RNN (default: %(default)s)")
+    parser.add_argument("--recurrence", choices=rnnrbm.RECURRENCES, default="tanh",
+                        help="the RNN's units (of --model rnnrbm, rnn and rnn-nade, and of "
+                             "the RNN pretraining): tanh, the tutorial's, or lstm, LSTM cells "
+                             "with input, forget and output gates (default: %(default)s)")
     multiframe = parser.add_argument_group(
         "the multi-frame RNN-RBM", "The second TensorFlow post's model; --config multiframe "
         "sets these.")

@@ -41,8 +41,8 @@ def pretrain_rbm(rolls, out, n_hidden, epochs, lr, k, batch_size, seed, dtype, b
 
 
 def pretrain_rnn(rolls, valid_rolls, out, n_hidden_recurrent, epochs, lr, optimizer, momentum,
-                 clip_norm, batch_size, r, dt, seed, dtype, backend, replace=False,
-                 progress=None):
+                 clip_norm, batch_size, r, dt, seed, dtype, backend, recurrence="tanh",
+                 replace=False, progress=None):
     """An rnn.Rnn trained by BPTT on chunks of `batch_size` frames, or
     continued from out/rnn.npz (see load_or_build for `replace`); after each epoch its exact validation
     log-likelihood per frame goes to rnn-valid.tsv and the best epoch's model
@@ -53,7 +53,7 @@ def pretrain_rnn(rolls, valid_rolls, out, n_hidden_recurrent, epochs, lr, optimi
     path, best_path = os.path.join(out, "rnn.npz"), os.path.join(out, "rnn-best.npz")
     model = load_or_build(Rnn, path, backend, replace, n_hidden_recurrent=n_hidden_recurrent, lr=lr,
                           optimizer=optimizer, momentum=momentum, clip_norm=clip_norm, r=list(r),
-                          dt=dt, seed=seed, dtype=dtype)
+                          dt=dt, seed=seed, dtype=dtype, recurrence=recurrence)
     keeper = None
     if valid_rolls:
         keeper = BestCheckpoint(model, lambda: rnn_log_likelihood(model, valid_rolls),

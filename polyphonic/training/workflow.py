@@ -256,7 +256,7 @@ def new_model(args, argv, r, dt, dataset, valid, out):
                           clip_value=args.clip_value, learn_u0=args.learn_u0,
                           lr_decay=args.lr_decay, frames_per_step=args.frames_per_step,
                           encoding=args.encoding, frames_per_beat=args.frames_per_beat,
-                          lr_position=args.lr_position)
+                          lr_position=args.lr_position, recurrence=args.recurrence)
     rbm = None
     if args.pretrain_rbm_epochs:  # an RBM over the model's visible vectors, its steps
         rbm = pretrain.pretrain_rbm([model.to_steps(roll) for roll in dataset], out,
@@ -279,8 +279,8 @@ def pretrained_rnn(args, argv, r, dt, dataset, valid, out):
     trained, rnn = pretrain.pretrain_rnn(
         dataset, valid, out, args.n_hidden_recurrent, args.pretrain_rnn_epochs,
         args.pretrain_rnn_lr, args.pretrain_rnn_optimizer, 0.0, args.pretrain_rnn_clip_norm,
-        args.batch_size, r, dt, args.seed, args.dtype, args.backend, args.overwrite,
-        Progress("chunk"))
+        args.batch_size, r, dt, args.seed, args.dtype, args.backend, args.recurrence,
+        args.overwrite, Progress("chunk"))
     if trained.interrupted:
         pretraining_interrupted(out, argv)
     return rnn
@@ -309,7 +309,7 @@ def new_rnn(args, argv, r, dt, dataset, valid, out):
     from polyphonic.models.rnn import Rnn
 
     return Rnn(args.n_hidden_recurrent, args.lr, args.optimizer, args.momentum, args.clip_norm,
-               r, dt, args.seed, args.dtype, backend=args.backend)
+               r, dt, args.seed, args.dtype, backend=args.backend, recurrence=args.recurrence)
 
 
 def new_nade(args, argv, r, dt, dataset, valid, out):
@@ -329,7 +329,7 @@ def new_rnn_nade(args, argv, r, dt, dataset, valid, out):
 
     model = RnnNade(args.n_hidden, args.n_hidden_recurrent, args.lr, args.lr_rnn, args.optimizer,
                     args.momentum, args.clip_norm, args.lr_decay, r, dt, args.seed, args.dtype,
-                    backend=args.backend)
+                    backend=args.backend, recurrence=args.recurrence)
     pretrain.initialise(model, rnn=pretrained_rnn(args, argv, r, dt, dataset, valid, out))
     return model
 
@@ -387,6 +387,8 @@ def check_model_options(args):
         raise UserError(f"--model {model} models single piano-roll frames: --frames-per-step, "
                         "--encoding and --frames-per-beat are for the RNN-RBM and the snippet "
                         "RBM (snippet train)")
+    if model in ("rbm", "nade") and args.recurrence != "tanh":
+        raise UserError(f"--recurrence {args.recurrence}: --model {model} has no RNN")
     if model in ("rnn", "rnn-nade") and (args.frames_per_step > 1
                                          or args.encoding != "piano-roll"):
         raise UserError(f"--model {model} models piano-roll frames: --frames-per-step and "
