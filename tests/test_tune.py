@@ -432,8 +432,9 @@ def test_an_rnn_nade_search_varies_only_what_it_has_on_its_exact_criterion(tiny_
                                         "clip_norm", "pretrain_rnn_epochs"}
     assert (args.select_every, args.select_frames) == (1, configs.CONFIGS["rnn-nade"][
         "select_frames"])
+    assert tune.searched(args)["lr"] == tune.ADAM_RATES != tune.SPACE["lr"]
     sgd = options.parse_train(tune.trial_words("rnn-nade", ["--optimizer", "sgd"]))
-    assert "momentum" in tune.searched(sgd)
+    assert "momentum" in tune.searched(sgd) and tune.searched(sgd)["lr"] == tune.SPACE["lr"]
     tiny = ["--pitch-range", "60", "72", "--epochs", "2", "--batch-size", "12",
             "--n-hidden", "8", "--n-hidden-recurrent", "6", "--pretrain-rnn-epochs", "1",
             "--lr", "0.01", "--lr-rnn", "0.01", "--clip-norm", "5"]

@@ -3,7 +3,7 @@
     P(v_t | v_<t) = prod_i p_ti^v_ti (1 - p_ti)^(1 - v_ti),  p_t = sigmoid(bv + u_{t-1} Wuv),
 
 with the RNN-RBM's recurrence u_t = tanh(bu + v_t Wvu + u_{t-1} Wuu) from a
-learned u_0 (rnnrbm.rnn_states). Its likelihood is exact, so it is the "RNN"
+learned u_0 (rnnrbm.rnn_states), or an LSTM's (rnnrbm.rnn_step). Its likelihood is exact, so it is the "RNN"
 row of Table 1 of Boulanger-Lewandowski, Bengio and Vincent (2012); trained on
 the cross-entropy by back-propagation through time, its parameters (Wvu, Wuu,
 bu, Wuv, bv, u0) initialise the RNN-RBM's recurrent part, the paper's RNN

@@ -53,6 +53,8 @@ rnn-nade-sgd : `rnn-nade` by SGD, for the paper's SGD row: the RNN
     with Nesterov momentum 0.9 (as `paper` fine-tunes the RNN-RBM). The rate
     is the best of 0.001 to 0.3 on JSB Chorales (results/table1/nade,
     sgd-sweep.tsv: -6.19 per validation frame at 0.03, -6.61 at 0.01, -7.23 at 0.1).
+rnn-nade-lstm : `rnn-nade` with an LSTM of 100 cells for its RNN (and its
+    RNN pretraining), beyond the paper (rnnrbm.rnn_step); nothing else changed.
 multiframe : the RNN-RBM of the second TensorFlow post (Musical TensorFlow,
     part 2): each conditional RBM models 5 consecutive frames of the
     note-state encoding (pitches 24..101, four frames per beat), 50 RBM and
@@ -119,6 +121,7 @@ CONFIGS = {
     "rnn-nade": RNN_NADE,
     "rnn-nade-sgd": dict(RNN_NADE, pretrain_rnn_lr=0.03, pretrain_rnn_optimizer="sgd",
                          optimizer="sgd", lr=0.03, momentum=0.9),
+    "rnn-nade-lstm": dict(RNN_NADE, recurrence="lstm"),
     "multiframe": dict(
         **POST_GRID, frames_per_step=5, n_hidden=50, n_hidden_recurrent=100, batch_size=100,
         k=15, lr=0.01, lr_position=10.0, learn_u0=True, clip_value=10.0,

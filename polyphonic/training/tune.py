@@ -99,20 +99,31 @@ SPACE = {
 SEARCHABLE = ("rnnrbm", "rnn-nade")  # the models whose options SPACE covers
 
 
+# Adam's learning rates: its step is about the rate itself whatever the
+# gradient's size, and on JSB Chorales an RNN trained by Adam scored -8.41,
+# -8.71 and -9.59 per validation frame at 0.001, 0.003 and 0.01 (configs.py).
+ADAM_RATES = ("float", 1e-4, 1e-2, {"log": True})
+
+
 def searched(args):
-    """The options of SPACE a search varies for the parsed train arguments
-    `args`: all for the RNN-RBM; for the RNN-NADE (--config rnn-nade) those
-    it has (no CD-k, no RBM pretraining), momentum only with SGD."""
+    """The part of SPACE a search varies for the parsed train arguments
+    `args` ({option: range}): all of it for the RNN-RBM; for the RNN-NADE
+    (--config rnn-nade) the options it has (no CD-k, no RBM pretraining),
+    momentum only with SGD, and with Adam the rates of ADAM_RATES."""
     if args.model == "rnnrbm":
-        return tuple(SPACE)
-    return tuple(name for name in SPACE if name not in ("k", "pretrain_rbm_epochs",
-                                                         "pretrain_rbm_lr")
-                 and (name != "momentum" or args.optimizer == "sgd"))
+        return dict(SPACE)
+    space = {name: bounds for name, bounds in SPACE.items()
+             if name not in ("k", "pretrain_rbm_epochs", "pretrain_rbm_lr")
+             and (name != "momentum" or args.optimizer == "sgd")}
+    if args.optimizer == "adam":
+        space.update(lr=ADAM_RATES, lr_rnn=ADAM_RATES)
+    return space
 
 
-def suggest(trial, fixed=(), names=tuple(SPACE)):
-    """The trial's values of the searched train options `names`, a dict keyed as in
-    configs.py; options named in `fixed` (given by the user) are not searched.
+def suggest(trial, fixed=(), space=SPACE):
+    """The trial's values of the train options searched over `space` (as
+    SPACE), a dict keyed as in configs.py; options named in `fixed` (given by
+    the user) are not searched.
 
     Ranges are around configs.CONFIGS["paper"] (lr and lr_rnn 0.001, 150 and
     100 hidden units, CD-15, momentum 0.9, norm clipped at 5, 20 epochs of RBM
@@ -123,8 +134,7 @@ def suggest(trial, fixed=(), names=tuple(SPACE)):
     and -7.61 at 0.2 (results/paper-nottingham/plain-rbm).
     """
     return {name: getattr(trial, "suggest_" + kind)(name, low, high, **options)
-            for name, (kind, low, high, options) in SPACE.items()
-            if name in names and name not in fixed}
+            for name, (kind, low, high, options) in space.items() if name not in fixed}
 
 
 def enqueue_config(study, name, words, fixed, storage):
