@@ -110,6 +110,9 @@ def test_rnn_and_rnn_rbm_with_lstm_match_numpy():
     np.testing.assert_allclose(rbm.rnn_state_function(roll), ref.rnn_states(roll, values)[0][-1],
                                atol=1e-12)
     assert rbm.generate_function(n_frames=4).shape == (4, N)
+    rbm.train_function(roll)  # CD through the LSTM moves its weights
+    trained = {shared.name: shared.get_value() for shared in rbm.params}
+    assert np.abs(trained["Wuu"] - values["Wuu"]).max() > 0
 
 
 def test_an_lstm_pretraining_initialises_an_lstm_rnn_nade_and_no_tanh_one(tmp_path):

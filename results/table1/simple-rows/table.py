@@ -19,7 +19,8 @@ PAPER = {
 }
 # Each configuration of ours and the paper's rows to print beside it.
 OURS = {"rbm": ["RBM"], "rnn-sgd": ["RNN (SGD)"], "rnn": ["RNN (HF)"], "nade": ["NADE"],
-        "rnn-nade": ["RNN-NADE (HF)", "RNN-NADE (SGD)"]}
+        "rnn-nade": ["RNN-NADE (HF)"], "rnn-nade-sgd": ["RNN-NADE (SGD)"],
+        "rnn-nade-lstm": ["RNN-NADE (HF)"]}
 
 
 def slug(name):
@@ -48,7 +49,8 @@ def cell(metrics):
 
 def main(configs):
     nade = os.path.join(HERE, "..", "nade")
-    folders = {"rbm": HERE, "rnn-sgd": HERE, "rnn": HERE, "nade": nade, "rnn-nade": nade}
+    folders = {"rbm": HERE, "rnn-sgd": HERE, "rnn": HERE, "nade": nade, "rnn-nade": nade,
+               "rnn-nade-sgd": nade, "rnn-nade-lstm": nade}
     print("| row | " + " | ".join(DATA) + " |")
     print("|---" * (len(DATA) + 1) + "|")
     for config, row in OURS.items():
