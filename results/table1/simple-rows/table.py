@@ -1,6 +1,6 @@
 """Print Table 1's rows of ours beside the paper's from the JSON files of this folder
 and ../nade: `python results/table1/simple-rows/table.py [CONFIG ...]` (default: every
-configuration of OURS; from the project folder)."""
+run of OURS; from the project folder)."""
 
 import json
 import os
@@ -17,19 +17,26 @@ PAPER = {
     "RNN-NADE (SGD)": [(-7.48, 20.69), (-2.91, 64.95), (-6.74, 24.91), (-5.83, 32.11)],
     "RNN-NADE (HF)": [(-7.05, 23.42), (-2.31, 71.50), (-5.60, 32.60), (-5.56, 32.50)],
 }
-# Each configuration of ours and the paper's rows to print beside it.
-OURS = {"rbm": ["RBM"], "rnn-sgd": ["RNN (SGD)"], "rnn": ["RNN (HF)"], "nade": ["NADE"],
-        "rnn-nade": ["RNN-NADE (HF)"], "rnn-nade-sgd": ["RNN-NADE (SGD)"],
-        "rnn-nade-lstm": ["RNN-NADE (HF)"]}
+# Each run of ours (its folders' prefix), its train options, and the paper's rows
+# to print beside it.
+OURS = {
+    "rbm": ("--config rbm", ["RBM"]), "rnn-sgd": ("--config rnn-sgd", ["RNN (SGD)"]),
+    "rnn": ("--config rnn", ["RNN (HF)"]), "nade": ("--config nade", ["NADE"]),
+    "rnn-nade": ("--config rnn-nade", ["RNN-NADE (HF)"]),
+    "rnn-nade-sgd": ("--config rnn-nade-sgd", ["RNN-NADE (SGD)"]),
+    "rnn-nade-sgd-lr-0.01": ("--config rnn-nade-sgd --lr 0.01", []),
+    "rnn-nade-lstm": ("--config rnn-nade-lstm", ["RNN-NADE (HF)"]),
+}
+NADE_FOLDER = ("nade", "rnn-nade", "rnn-nade-sgd", "rnn-nade-sgd-lr-0.01", "rnn-nade-lstm")
 
 
 def slug(name):
     return name.lower().replace(" ", "-")
 
 
-def ours(folder, config, data):
-    """Our figures of `config` on `data` from folder/CONFIG-DATA/metrics-test.json, or None."""
-    path = os.path.join(folder, f"{config}-{slug(data)}", "metrics-test.json")
+def ours(folder, run, data):
+    """Our figures of `run` on `data` from folder/RUN-DATA/metrics-test.json, or None."""
+    path = os.path.join(folder, f"{run}-{slug(data)}", "metrics-test.json")
     if not os.path.exists(path):
         return None
     with open(path) as f:
@@ -47,19 +54,17 @@ def cell(metrics):
             + verdict)
 
 
-def main(configs):
-    nade = os.path.join(HERE, "..", "nade")
-    folders = {"rbm": HERE, "rnn-sgd": HERE, "rnn": HERE, "nade": nade, "rnn-nade": nade,
-               "rnn-nade-sgd": nade, "rnn-nade-lstm": nade}
+def main(runs):
     print("| row | " + " | ".join(DATA) + " |")
     print("|---" * (len(DATA) + 1) + "|")
-    for config, row in OURS.items():
-        if configs and config not in configs:
+    for run, (words, row) in OURS.items():
+        if runs and run not in runs:
             continue
-        found = [ours(folders[config], config, data) for data in DATA]
+        folder = os.path.join(HERE, "..", "nade") if run in NADE_FOLDER else HERE
+        found = [ours(folder, run, data) for data in DATA]
         if not any(found):
             continue
-        print(f"| ours, `--config {config}` | " + " | ".join(map(cell, found)) + " |")
+        print(f"| ours, `{words}` | " + " | ".join(map(cell, found)) + " |")
         for paper in row:
             print(f"| paper, {paper} | " + " | ".join(f"{ll:.2f}, {acc:.2f}"
                                                       for ll, acc in PAPER[paper]) + " |")
