@@ -193,6 +193,8 @@ def recurrent_parameters(init, n_visible, n_hidden_recurrent, scale, dtype, recu
     (input, forget, output) and one for the cell's input; its forget gate's
     bias starts at 1, so that the cells start by remembering (Gers,
     Schmidhuber and Cummins 2000; Jozefowicz et al. 2015)."""
+    if recurrence not in RECURRENCES:
+        raise ValueError(f"recurrence must be one of {RECURRENCES}, not {recurrence!r}")
     gates = 4 if recurrence == "lstm" else 1
     columns = gates * n_hidden_recurrent
     Wvu = shared_normal(init, (n_visible, columns), scale, dtype, "Wvu")
@@ -210,7 +212,7 @@ def rnn_step(inputs, u_tm1, Wuu, recurrence="tanh"):
     forget gate of Gers et al. 2000): with z = inputs + h_{t-1} Wuu in four
     blocks, c_t = f * c_{t-1} + i * tanh(z_4) and h_t = o * tanh(c_t), the gates
     i, f, o = sigmoid(z_1), sigmoid(z_2), sigmoid(z_3)."""
-    if recurrence == "tanh":
+    if recurrence != "lstm":
         return pt.tanh(inputs + pt.dot(u_tm1, Wuu))
     n = Wuu.shape[0]
     z = inputs + pt.dot(u_tm1[..., :n], Wuu)
@@ -222,12 +224,12 @@ def rnn_step(inputs, u_tm1, Wuu, recurrence="tanh"):
 def rnn_output(u, recurrence="tanh"):
     """What of the RNN state u sets the next frame's biases: all of a tanh
     RNN's, an LSTM's units h (not its cells)."""
-    return u if recurrence == "tanh" else u[..., :u.shape[-1] // 2]
+    return u[..., :u.shape[-1] // 2] if recurrence == "lstm" else u
 
 
 def rnn_states(v, Wvu, Wuu, bu, u0, recurrence="tanh"):
     """The RNN's states over a sequence v (one frame per row), from u0
-    (rnn_step). Returns (u, u_tm1): the state after each frame, and the output
+    (rnn_step). Returns (u, h_tm1): the state after each frame, and the output
     (rnn_output) of the state before it (u0's first), which sets its biases."""
     # v_t Wvu for all frames is one matrix product; only the u_{t-1} Wuu term
     # has to stay inside the recurrence.
@@ -294,9 +296,9 @@ def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
         u0 = pt.zeros((state_size(n_hidden_recurrent, recurrence),), dtype=dtype)
 
     v = pt.matrix("v", dtype=dtype)
-    u, u_tm1 = rnn_states(v, Wvu, Wuu, bu, u0, recurrence)
-    bv_t = bv + pt.dot(u_tm1, Wuv)
-    bh_t = bh + pt.dot(u_tm1, Wuh)
+    u, h_tm1 = rnn_states(v, Wvu, Wuu, bu, u0, recurrence)
+    bv_t = bv + pt.dot(h_tm1, Wuv)
+    bh_t = bh + pt.dot(h_tm1, Wuh)
     v_sample, cost, monitor, rng_train = build_rbm(v, W, bv_t, bh_t, k_train, rng, fused)
 
     # Generation: sample each frame, then feed it back into the recurrence.
@@ -306,9 +308,9 @@ def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, seed=0xBEEF,
 
     def generate_step(rng, v_tm1, u_tm1):
         start = pt.switch(from_previous, v_tm1, pt.zeros((n_visible,), dtype=dtype))
-        output = rnn_output(u_tm1, recurrence)
+        h_tm1 = rnn_output(u_tm1, recurrence)
         v_t, _, _, rng = build_rbm(start, W,
-                                   bv + pt.dot(output, Wuv), bh + pt.dot(output, Wuh),
+                                   bv + pt.dot(h_tm1, Wuv), bh + pt.dot(h_tm1, Wuh),
                                    gibbs_steps, rng, fused)
         u_t = rnn_step(bu + pt.dot(v_t, Wvu), u_tm1, Wuu, recurrence)
         return rng, v_t, u_t

@@ -732,6 +732,7 @@ def test_nade_and_rnn_nade_train_evaluate_exactly_and_generate(tiny_pickle, tmp_
     marginals from exact draws (an LSTM's too); generate writes RNN-NADE
     pieces, the same for the same --seed."""
     rnn_nade = ["--pretrain-rnn-epochs", 1, "--n-hidden-recurrent", 4]
+    scored = {}
     for name, model, extra in (("nade", "nade", []), ("rnn-nade", "rnn-nade", rnn_nade),
                                ("lstm", "rnn-nade", [*rnn_nade, "--recurrence", "lstm"])):
         out = tmp_path / name
@@ -747,23 +748,23 @@ def test_nade_and_rnn_nade_train_evaluate_exactly_and_generate(tiny_pickle, tmp_
         metrics = json.loads((out / "metrics.json").read_text())
         assert metrics["model"] == model and metrics["exact"] and metrics["frames"] == 4
         assert metrics["marginal_samples"] == 10
+        scored[name] = metrics["log_likelihood_per_frame"]
     from polyphonic.models.nade import RnnNade
+    from polyphonic.music.datasets import load_pickle_rolls
     lstm = RnnNade.load(tmp_path / "lstm" / "best.npz")  # scored as the model scores itself
-    roll = np.zeros((4, 88))
-    for t, notes in enumerate([[60, 64], [62], [], [65, 60]]):  # tiny_pickle's test sequence
-        roll[t, np.array(notes, dtype=int) - 21] = 1
     assert lstm.config["recurrence"] == "lstm"
-    assert metrics["log_likelihood_per_frame"] == pytest.approx(lstm.log_likelihoods(roll).mean(),
-                                                                abs=1e-9)
+    roll = load_pickle_rolls(str(tiny_pickle), "test")[0]
+    assert scored["lstm"] == pytest.approx(lstm.log_likelihoods(roll).mean(), abs=1e-9)
     assert (tmp_path / "rnn-nade" / "rnn-best.npz").exists()  # pretrained
-    pieces = []
-    for name in ("a", "b"):
-        status, err = run_in_process(monkeypatch, capsys, "generate",
-                                     tmp_path / "rnn-nade" / "best.npz", "-n", 1, "--length",
-                                     12, "--seed", 5, "--out", tmp_path / name)
-        assert status == 0, err
-        pieces.append((tmp_path / name / "sample1.mid").read_bytes())
-    assert pieces[0] == pieces[1]
+    for model in ("rnn-nade", "lstm"):
+        pieces = []
+        for name in ("a", "b"):
+            status, err = run_in_process(monkeypatch, capsys, "generate",
+                                         tmp_path / model / "best.npz", "-n", 1, "--length",
+                                         12, "--seed", 5, "--out", tmp_path / model / name)
+            assert status == 0, err
+            pieces.append((tmp_path / model / name / "sample1.mid").read_bytes())
+        assert pieces[0] == pieces[1]
 
 
 def test_model_options_that_do_not_apply_are_refused(tiny_pickle, tmp_path, small_checkpoint):

@@ -6,6 +6,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from pytensor.graph.replace import clone_replace
 
 import rnnrbm
 from polyphonic.models import numpy_nade
@@ -83,7 +84,10 @@ def test_rnn_nade_with_lstm_matches_numpy_and_its_gradient_finite_differences():
     stepper = lstm_rnn_nade(lr=lr)
     stepper.train_function(roll)
     moved = stepper.values()
-    for name, index in (("Wuu", (1, 5)), ("Wvu", (2, 14)), ("u0", (6,)), ("bu", (9,))):
+    # Every gate's block (input 0..3, forget 4..7, output 8..11, cell input
+    # 12..15) and both halves of u0 (units, cells).
+    for name, index in (("bu", (1,)), ("Wuu", (1, 5)), ("bu", (9,)), ("Wvu", (2, 14)),
+                        ("u0", (2,)), ("u0", (6,))):
         eps = 1e-6
         up, down = {k: v.copy() for k, v in p.items()}, {k: v.copy() for k, v in p.items()}
         up[name][index] += eps
@@ -110,16 +114,48 @@ def test_rnn_and_rnn_rbm_with_lstm_match_numpy():
     np.testing.assert_allclose(rbm.rnn_state_function(roll), ref.rnn_states(roll, values)[0][-1],
                                atol=1e-12)
     assert rbm.generate_function(n_frames=4).shape == (4, N)
-    rbm.train_function(roll)  # CD through the LSTM moves its weights
-    trained = {shared.name: shared.get_value() for shared in rbm.params}
-    assert np.abs(trained["Wuu"] - values["Wuu"]).max() > 0
+
+
+def test_the_rnn_rbm_cd_gradient_through_an_lstm_matches_finite_differences():
+    """With the negative particles held fixed, the CD cost (F(v) - F(v~)) / T
+    of an LSTM RNN-RBM and its gradient match the NumPy free energies over
+    the NumPy recurrence's biases, differentiated numerically."""
+    model = rnnrbm.build_rnnrbm(N, 4, H, seed=3, learn_u0=True, recurrence="lstm", fused=False)
+    rng = np.random.default_rng(8)
+    for shared in model["params"]:
+        shared.set_value(rng.normal(scale=0.6, size=shared.get_value().shape))
+    p = {shared.name: shared.get_value() for shared in model["params"]}
+    roll = (rng.random((8, N)) < 0.4).astype(float)
+    negative = (rng.random((8, N)) < 0.4).astype(float)
+    fixed = pt.dmatrix("fixed")
+    cost = clone_replace(model["cost"], {model["v_sample"]: fixed})
+    compiled = pytensor.function([model["v"], fixed],
+                                 [cost, *pytensor.grad(cost, list(model["params"]))])
+    values = compiled(roll, negative)
+
+    def numpy_cost(q):
+        _, bv_t, bh_t = ref.rnn_biases(roll, q)
+        return (ref.free_energy(roll, q["W"], bv_t, bh_t)
+                - ref.free_energy(negative, q["W"], bv_t, bh_t)) / len(roll)
+    assert values[0] == pytest.approx(numpy_cost(p), abs=1e-12)
+    gradient = dict(zip(p, values[1:]))
+    for name, index in (("Wuu", (2, 4)), ("bu", (1,)), ("bu", (10,)), ("Wvu", (3, 11)),
+                        ("u0", (1,)), ("u0", (4,)), ("Wuh", (2, 1))):
+        eps = 1e-6
+        up, down = {k: v.copy() for k, v in p.items()}, {k: v.copy() for k, v in p.items()}
+        up[name][index] += eps
+        down[name][index] -= eps
+        numeric = (numpy_cost(up) - numpy_cost(down)) / (2 * eps)
+        assert gradient[name][index] == pytest.approx(numeric, rel=1e-6, abs=1e-9)
+        assert abs(numeric) > 1e-4  # a real test: this entry moves the cost
 
 
 def test_an_lstm_pretraining_initialises_an_lstm_rnn_nade_and_no_tanh_one(tmp_path):
     rolls = [(np.random.default_rng(seed).random((20, N)) < 0.4).astype(float)
              for seed in range(3)]
     _, best = pretrain.pretrain_rnn(rolls, rolls[:1], str(tmp_path), 4, 2, 0.01, "adam", 0.0,
-                                    None, 10, (60, 60 + N), 0.3, 0, "float64", "c", "lstm")
+                                    None, 10, (60, 60 + N), 0.3, 0, "float64", "c",
+                                    recurrence="lstm")
     model = lstm_rnn_nade()
     pretrain.initialise(model, rnn=best)
     values = model.values()

@@ -9,12 +9,14 @@ The graph here computes every h_i of every frame at once from running sums:
 the sums over j < i are an exclusive cumulative sum of the rows v_j W_j along
 the notes, one pass over frames x notes x hidden units instead of a product
 per note. On the C backend two fused Ops (nade_kernel.py) compute the same
-log-likelihoods and their exact gradient frame by frame, in cache. Alone, with the same bv, bh for every frame, it is Table 1's NADE
-row (Nade). In the RNN-NADE (Boulanger-Lewandowski, Bengio and Vincent 2012,
-section 4) each frame's bv_t = bv + u_{t-1} Wuv and bh_t = bh + u_{t-1} Wuh
-come from the RNN-RBM's recurrence u_t = tanh(bu + v_t Wvu + u_{t-1} Wuu), u0
-learned (RnnNade), or an LSTM's (rnnrbm.rnn_step); its log-likelihood is exact too, so its gradient is the
-exact one, through the NADE and back through time, with no sampling.
+log-likelihoods and their exact gradient frame by frame, in cache. Alone,
+with the same bv, bh for every frame, it is Table 1's NADE row (Nade). In the
+RNN-NADE (Boulanger-Lewandowski, Bengio and Vincent 2012, section 4) each
+frame's bv_t = bv + u_{t-1} Wuv and bh_t = bh + u_{t-1} Wuh come from the
+RNN-RBM's recurrence u_t = tanh(bu + v_t Wvu + u_{t-1} Wuu), u0 learned
+(RnnNade), or from an LSTM's units (rnnrbm.rnn_step); its log-likelihood is
+exact too, so its gradient is the exact one, through the NADE and back
+through time, with no sampling.
 Sampling, for generation and for evaluation's marginals, is numpy_nade's.
 """
 
@@ -176,10 +178,10 @@ class RnnNade(_Exact):
                         shared_zeros(state_size(n_hidden_recurrent, recurrence), dtype, "u0"))
         p = {param.name: param for param in self.params}
         v = pt.matrix("v", dtype=dtype)
-        _, u_tm1 = rnn_states(v, p["Wvu"], p["Wuu"], p["bu"], p["u0"], recurrence)
+        _, h_tm1 = rnn_states(v, p["Wvu"], p["Wuu"], p["bu"], p["u0"], recurrence)
         log_likelihoods = frame_log_likelihoods(v, p["W"], p["V"],
-                                                p["bv"] + pt.dot(u_tm1, p["Wuv"]),
-                                                p["bh"] + pt.dot(u_tm1, p["Wuh"]), backend)
+                                                p["bv"] + pt.dot(h_tm1, p["Wuv"]),
+                                                p["bh"] + pt.dot(h_tm1, p["Wuh"]), backend)
         rates = [lr if param.name in NADE_PART or lr_rnn is None else lr_rnn
                  for param in self.params]
         self.compile(v, log_likelihoods, rates, optimizer, momentum, clip_norm, backend)
@@ -196,8 +198,8 @@ class RnnNade(_Exact):
         u = p["u0"] if u_start is None else np.asarray(u_start, np.float64)
         roll = np.zeros((n_frames, len(p["bv"])), dtype=np.uint8)
         for t in range(n_frames):
-            output = numpy_rnn_output(u, p)
-            roll[t] = numpy_nade.sample(rng, p["W"], p["V"], p["bv"] + output @ p["Wuv"],
-                                        p["bh"] + output @ p["Wuh"])[0][0, 0]
+            h = numpy_rnn_output(u, p)
+            roll[t] = numpy_nade.sample(rng, p["W"], p["V"], p["bv"] + h @ p["Wuv"],
+                                        p["bh"] + h @ p["Wuh"])[0][0, 0]
             u = numpy_rnn_step(p["bu"] + roll[t] @ p["Wvu"], u, p["Wuu"])
         return roll

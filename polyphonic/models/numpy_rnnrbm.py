@@ -49,10 +49,10 @@ def reconstruction_log_likelihood(v, activation):
     return np.sum(v * activation - softplus(activation)) / len(v)
 
 
-def is_lstm(p):
-    """Whether the parameters' recurrence is an LSTM: its Wuu has four blocks
+def is_lstm(Wuu):
+    """Whether the recurrence of weights Wuu is an LSTM: its Wuu has four blocks
     of columns (input, forget and output gates, cell input), a tanh RNN's is square."""
-    return p["Wuu"].shape[1] == 4 * p["Wuu"].shape[0]
+    return Wuu.shape[1] == 4 * Wuu.shape[0]
 
 
 def rnn_step(inputs, u, Wuu):
@@ -60,9 +60,9 @@ def rnn_step(inputs, u, Wuu):
     before it. tanh: tanh(inputs + u Wuu). An LSTM's state is [h, c]:
     with z = inputs + h Wuu in four blocks z1..z4, c' = sigmoid(z2) c +
     sigmoid(z1) tanh(z4) and h' = sigmoid(z3) tanh(c')."""
-    n = Wuu.shape[0]
-    if Wuu.shape[1] == n:
+    if not is_lstm(Wuu):
         return np.tanh(inputs + u @ Wuu)
+    n = Wuu.shape[0]
     z = inputs + u[:n] @ Wuu
     c = sigmoid(z[n:2 * n]) * u[n:] + sigmoid(z[:n]) * np.tanh(z[3 * n:])
     return np.concatenate([sigmoid(z[2 * n:3 * n]) * np.tanh(c), c])
@@ -70,14 +70,14 @@ def rnn_step(inputs, u, Wuu):
 
 def rnn_output(u, p):
     """What of the state u sets the biases: all of it, or an LSTM's h (its first half)."""
-    return u[..., :u.shape[-1] // 2] if is_lstm(p) else u
+    return u[..., :u.shape[-1] // 2] if is_lstm(p["Wuu"]) else u
 
 
 def rnn_states(v, p):
     """Run the RNN over the frames of v from u0 (p["u0"], zeros if absent);
     return (u, u_prev): the state after each frame and the output
     (rnn_output) of the one before it, which sets the frame's biases."""
-    size = 2 * len(p["Wuu"]) if is_lstm(p) else len(p["bu"])
+    size = 2 * len(p["Wuu"]) if is_lstm(p["Wuu"]) else len(p["bu"])
     u0 = p.get("u0", np.zeros(size, dtype=v.dtype))
     u = np.zeros((len(v), size), dtype=v.dtype)
     u_tm1 = u0
@@ -91,7 +91,7 @@ def rnn_biases(v, p):
     """Run the RNN over the frames of v; return (u, bv_t, bh_t).
 
     u[t] is the RNN state after frame t; frame t's RBM biases come from u[t-1]
-    (from u0 for the first frame).
+    (from u0 for the first frame), an LSTM's from its units h (rnn_output).
     """
     u, u_prev = rnn_states(v, p)
     return u, p["bv"] + u_prev @ p["Wuv"], p["bh"] + u_prev @ p["Wuh"]
@@ -105,7 +105,7 @@ def cd_cost_and_gradients(v, v_sample, p, rnn=None):
     rnn : rnn_biases(v, p) if already computed. Returns (cost, grads) with
     grads a dict keyed like the parameters.
     """
-    if is_lstm(p):
+    if is_lstm(p["Wuu"]):
         raise ValueError("cd_cost_and_gradients is written out for the tanh RNN only")
     T = len(v)
     u, bv_t, bh_t = rnn_biases(v, p) if rnn is None else rnn

@@ -3,11 +3,11 @@
     P(v_t | v_<t) = prod_i p_ti^v_ti (1 - p_ti)^(1 - v_ti),  p_t = sigmoid(bv + u_{t-1} Wuv),
 
 with the RNN-RBM's recurrence u_t = tanh(bu + v_t Wvu + u_{t-1} Wuu) from a
-learned u_0 (rnnrbm.rnn_states), or an LSTM's (rnnrbm.rnn_step). Its likelihood is exact, so it is the "RNN"
-row of Table 1 of Boulanger-Lewandowski, Bengio and Vincent (2012); trained on
-the cross-entropy by back-propagation through time, its parameters (Wvu, Wuu,
-bu, Wuv, bv, u0) initialise the RNN-RBM's recurrent part, the paper's RNN
-pretraining.
+learned u_0 (rnnrbm.rnn_states), or an LSTM's units (rnnrbm.rnn_step). Its
+likelihood is exact, so it is the "RNN" row of Table 1 of Boulanger-Lewandowski,
+Bengio and Vincent (2012); trained on the cross-entropy by back-propagation
+through time, its parameters (Wvu, Wuu, bu, Wuv, bv, u0) initialise the
+RNN-RBM's recurrent part, the paper's RNN pretraining.
 """
 
 import numpy as np
@@ -42,8 +42,8 @@ def build_rnn(n_visible, n_hidden_recurrent, seed=0xBEEF, dtype="float64", init_
     bv = shared_zeros(n_visible, dtype, "bv")
     u0 = shared_zeros(state_size(n_hidden_recurrent, recurrence), dtype, "u0")
     v = pt.matrix("v", dtype=dtype)
-    u, u_tm1 = rnn_states(v, Wvu, Wuu, bu, u0, recurrence)
-    activation = bv + pt.dot(u_tm1, Wuv)
+    u, h_tm1 = rnn_states(v, Wvu, Wuu, bu, u0, recurrence)
+    activation = bv + pt.dot(h_tm1, Wuv)
     # v log p + (1 - v) log(1 - p) = v a - softplus(a): never log(0).
     log_likelihoods = (v * activation - pt.softplus(activation)).sum(axis=1)
     return dict(v=v, params=(Wvu, Wuu, bu, Wuv, bv, u0), u=u,

@@ -41,10 +41,11 @@ def pretrain_rbm(rolls, out, n_hidden, epochs, lr, k, batch_size, seed, dtype, b
 
 
 def pretrain_rnn(rolls, valid_rolls, out, n_hidden_recurrent, epochs, lr, optimizer, momentum,
-                 clip_norm, batch_size, r, dt, seed, dtype, backend, recurrence="tanh",
+                 clip_norm, batch_size, r, dt, seed, dtype, backend, *, recurrence="tanh",
                  replace=False, progress=None):
-    """An rnn.Rnn trained by BPTT on chunks of `batch_size` frames, or
-    continued from out/rnn.npz (see load_or_build for `replace`); after each epoch its exact validation
+    """An rnn.Rnn (its units `recurrence`, tanh or lstm) trained by BPTT on
+    chunks of `batch_size` frames, or continued from out/rnn.npz (see
+    load_or_build for `replace`); after each epoch its exact validation
     log-likelihood per frame goes to rnn-valid.tsv and the best epoch's model
     to rnn-best.npz. Returns (model, best): the model trained, and the best
     one (itself without validation rolls)."""

@@ -247,8 +247,9 @@ def pretraining_keys(args):
     rnn = dict(common, valid=os.path.abspath(workflow.named_dataset(args.valid)) if args.valid
                else None, n_hidden_recurrent=args.n_hidden_recurrent,
                epochs=args.pretrain_rnn_epochs, lr=args.pretrain_rnn_lr,
-               optimizer=args.pretrain_rnn_optimizer, clip_norm=args.pretrain_rnn_clip_norm,
-               recurrence=args.recurrence)
+               optimizer=args.pretrain_rnn_optimizer, clip_norm=args.pretrain_rnn_clip_norm)
+    if args.recurrence != "tanh":  # so that the keys of earlier studies stay as they were
+        rnn["recurrence"] = args.recurrence
     return {kind: json.dumps(settings, sort_keys=True) if settings["epochs"] else None
             for kind, settings in (("rbm", rbm), ("rnn", rnn))}
 

@@ -279,8 +279,8 @@ def pretrained_rnn(args, argv, r, dt, dataset, valid, out):
     trained, rnn = pretrain.pretrain_rnn(
         dataset, valid, out, args.n_hidden_recurrent, args.pretrain_rnn_epochs,
         args.pretrain_rnn_lr, args.pretrain_rnn_optimizer, 0.0, args.pretrain_rnn_clip_norm,
-        args.batch_size, r, dt, args.seed, args.dtype, args.backend, args.recurrence,
-        args.overwrite, Progress("chunk"))
+        args.batch_size, r, dt, args.seed, args.dtype, args.backend,
+        recurrence=args.recurrence, replace=args.overwrite, progress=Progress("chunk"))
     if trained.interrupted:
         pretraining_interrupted(out, argv)
     return rnn
