@@ -52,7 +52,8 @@ rnn-nade-sgd : `rnn-nade` by SGD, for the paper's SGD row: the RNN
     pretrained by SGD at rnn-sgd's 0.03, then the whole model by SGD at 0.03
     with Nesterov momentum 0.9 (as `paper` fine-tunes the RNN-RBM). The rate
     is the best of 0.001 to 0.3 on JSB Chorales (results/table1/nade,
-    sgd-sweep.tsv: -6.19 per validation frame at 0.03, -6.61 at 0.01, -7.23 at 0.1).
+    sgd-sweep.tsv: -6.19 per validation frame at 0.03, -6.61 at 0.01, -7.23 at 0.1);
+    on the three larger sets 0.03 goes unstable and --lr 0.01 validates better.
 rnn-nade-lstm : `rnn-nade` with an LSTM of 100 cells for its RNN (and its
     RNN pretraining), beyond the paper (rnnrbm.rnn_step); nothing else changed.
 multiframe : the RNN-RBM of the second TensorFlow post (Musical TensorFlow,
