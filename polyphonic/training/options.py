@@ -9,6 +9,7 @@ a trial of the search records the command that reruns it.
 
 import argparse
 import os
+import textwrap
 
 from midi.utils import ENCODINGS
 from polyphonic.console import EXIT_USAGE, PROG
@@ -20,11 +21,25 @@ LONG_SONG_FRAMES = 50_000  # 4 hours at the tutorial's 0.3 s per frame
 MODELS = ("rnnrbm", "rnn", "rbm", "nade", "rnn-nade")  # train --model: workflow.BUILDERS
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help text, its lines never broken inside a hyphenated name
+    such as rnn-nade-sgd (textwrap breaks on hyphens by default)."""
+
+    def _split_lines(self, text, width):
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+    def _fill_text(self, text, width, indent):
+        return textwrap.fill(" ".join(text.split()), width, initial_indent=indent,
+                             subsequent_indent=indent, break_on_hyphens=False)
+
+
 class OptionParser(argparse.ArgumentParser):
-    """argparse with errors on one line (no usage block), status 2, and no
-    abbreviated options (so that a printed resume command means one thing)."""
+    """argparse with errors on one line (no usage block), status 2, no
+    abbreviated options (so that a printed resume command means one thing),
+    and names kept whole in its help (HelpFormatter)."""
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, allow_abbrev=False, **kwargs)
 
     def error(self, message):
