@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The learning rate of the RNN-NADE's SGD row, chosen on JSB Chorales (the
-# smallest set) as rnn-sgd's was: `--config rnn-nade` with SGD everywhere
-# (the RNN pretrained by SGD at rnn-sgd's 0.03, then the whole model by SGD
-# with Nesterov momentum 0.9, as `paper` fine-tunes the RNN-RBM), one run per
+# smallest set) as rnn-sgd's was: `--config rnn-nade-sgd` (SGD everywhere:
+# the RNN pretrained by SGD at rnn-sgd's 0.03, then the whole model by SGD
+# with Nesterov momentum 0.9, as `paper` fine-tunes the RNN-RBM) and --lr, one run per
 # rate given (default the grid 0.001 0.003 0.01 0.03 0.1 0.3), two at a time.
 # The best exact validation log-likelihood of every rate run so far goes to
 # sgd-sweep.tsv.
@@ -13,8 +13,7 @@ python=${PYTHON:-.venv/bin/python}
 [ $# -gt 0 ] || set -- 0.001 0.003 0.01 0.03 0.1 0.3
 mkdir -p runs/nade-sgd-sweep
 run() {
-  "$python" rnnrbm.py train --config rnn-nade --data "JSB Chorales" --optimizer sgd \
-    --momentum 0.9 --lr "$1" --pretrain-rnn-optimizer sgd --pretrain-rnn-lr 0.03 \
+  "$python" rnnrbm.py train --config rnn-nade-sgd --data "JSB Chorales" --lr "$1" \
     --out "runs/nade-sgd-sweep/lr-$1" --overwrite > "runs/nade-sgd-sweep/lr-$1.txt" 2>&1
 }
 for lr in "$@"; do

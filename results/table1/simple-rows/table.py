@@ -17,17 +17,18 @@ PAPER = {
     "RNN-NADE (SGD)": [(-7.48, 20.69), (-2.91, 64.95), (-6.74, 24.91), (-5.83, 32.11)],
     "RNN-NADE (HF)": [(-7.05, 23.42), (-2.31, 71.50), (-5.60, 32.60), (-5.56, 32.50)],
 }
-# Each run of ours (its folders' prefix), its train options, and the paper's rows
-# to print beside it.
+# Each run of ours (its folders' prefix): the folder beside this one that holds
+# it, its train options, and the paper's rows to print beside it.
 OURS = {
-    "rbm": ("--config rbm", ["RBM"]), "rnn-sgd": ("--config rnn-sgd", ["RNN (SGD)"]),
-    "rnn": ("--config rnn", ["RNN (HF)"]), "nade": ("--config nade", ["NADE"]),
-    "rnn-nade": ("--config rnn-nade", ["RNN-NADE (HF)"]),
-    "rnn-nade-sgd": ("--config rnn-nade-sgd", ["RNN-NADE (SGD)"]),
-    "rnn-nade-sgd-lr-0.01": ("--config rnn-nade-sgd --lr 0.01", []),
-    "rnn-nade-lstm": ("--config rnn-nade-lstm", ["RNN-NADE (HF)"]),
+    "rbm": ("simple-rows", "--config rbm", ["RBM"]),
+    "rnn-sgd": ("simple-rows", "--config rnn-sgd", ["RNN (SGD)"]),
+    "rnn": ("simple-rows", "--config rnn", ["RNN (HF)"]),
+    "nade": ("nade", "--config nade", ["NADE"]),
+    "rnn-nade": ("nade", "--config rnn-nade", ["RNN-NADE (HF)"]),
+    "rnn-nade-sgd": ("nade", "--config rnn-nade-sgd", ["RNN-NADE (SGD)"]),
+    "rnn-nade-sgd-lr-0.01": ("nade", "--config rnn-nade-sgd --lr 0.01", []),
+    "rnn-nade-lstm": ("nade", "--config rnn-nade-lstm", ["RNN-NADE (HF)"]),
 }
-NADE_FOLDER = ("nade", "rnn-nade", "rnn-nade-sgd", "rnn-nade-sgd-lr-0.01", "rnn-nade-lstm")
 
 
 def slug(name):
@@ -57,11 +58,10 @@ def cell(metrics):
 def main(runs):
     print("| row | " + " | ".join(DATA) + " |")
     print("|---" * (len(DATA) + 1) + "|")
-    for run, (words, row) in OURS.items():
+    for run, (folder, words, row) in OURS.items():
         if runs and run not in runs:
             continue
-        folder = os.path.join(HERE, "..", "nade") if run in NADE_FOLDER else HERE
-        found = [ours(folder, run, data) for data in DATA]
+        found = [ours(os.path.join(HERE, "..", folder), run, data) for data in DATA]
         if not any(found):
             continue
         print(f"| ours, `{words}` | " + " | ".join(map(cell, found)) + " |")
