@@ -312,6 +312,18 @@ def test_a_named_configuration_is_queued_once_as_a_trial(tmp_path):
     assert values != tune.suggest(study.ask(), {"k"})  # the next trial is the sampler's
 
 
+def test_a_configuration_without_an_rnn_rate_is_queued_with_its_own_rate(tmp_path):
+    """rnn-nade sets no --lr-rnn (its RNN part trains at --lr): the queued
+    trial gives lr_rnn that rate, a value Optuna can store."""
+    storage = tune.open_storage(f"sqlite:///{tmp_path / 'study.db'}", 60)
+    study = optuna.create_study(storage=storage, study_name="s", direction="maximize")
+    assert "lr_rnn" not in configs.CONFIGS["rnn-nade"]
+    assert tune.enqueue_config(study, "rnn-nade", [], set(), storage)
+    space = tune.searched(options.parse_train(["--config", "rnn-nade"]))
+    values = tune.suggest(study.ask(), set(), space)
+    assert values["lr_rnn"] == values["lr"] == configs.CONFIGS["rnn-nade"]["lr"]
+
+
 def test_a_failed_enqueue_leaves_the_configuration_to_the_next_worker(tmp_path, monkeypatch):
     storage = tune.open_storage(f"sqlite:///{tmp_path / 'study.db'}", 60)
     study = optuna.create_study(storage=storage, study_name="s", direction="maximize")

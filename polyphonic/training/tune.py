@@ -150,6 +150,8 @@ def enqueue_config(study, name, words, fixed, storage):
     """
     args = options.parse_train(["--config", name, *words])
     params = {option: getattr(args, option) for option in searched(args) if option not in fixed}
+    if "lr_rnn" in params and params["lr_rnn"] is None:  # unset: the RNN part trains at lr
+        params["lr_rnn"] = args.lr
     with claim(storage, study.study_name, f"enqueued:{name}") as claimed:
         if claimed:  # skip_if_exists: a study whose trial was queued before claims existed
             study.enqueue_trial(params, skip_if_exists=True)
