@@ -287,3 +287,24 @@ def test_scoring_some_rows_gives_those_frames_figures():
     assert metrics["frames"] == 6
     assert metrics["log_likelihood_per_frame"] == pytest.approx(per_frame[rows].mean())
     assert metrics["log_likelihood_per_frame"] != pytest.approx(per_frame.mean())
+    assert metrics["log_likelihood_sampling_stderr"] == pytest.approx(
+        scoring.sampling_stderr(per_frame[rows], len(frames)))
+    assert "log_likelihood_sampling_stderr" not in scoring.evaluate(params, rolls, kind="rnn")
+
+
+def test_the_sampling_error_is_that_of_every_sample_of_its_size():
+    """sampling_stderr squared is, on average over every subset of n of N
+    values, the variance of those subsets' means (enumerated): the estimator
+    of a sample drawn without replacement, finite population correction
+    included; without the correction it is 1 / (1 - n/N) too large."""
+    import itertools
+
+    values = np.array([-3.1, -0.4, -2.2, -7.5, -1.0, -4.8, -2.9])
+    n = 3
+    subsets = [values[list(s)] for s in itertools.combinations(range(len(values)), n)]
+    means = np.array([s.mean() for s in subsets])
+    exact_variance = np.mean((means - values.mean()) ** 2)
+    estimated = np.mean([scoring.sampling_stderr(s, len(values)) ** 2 for s in subsets])
+    assert estimated == pytest.approx(exact_variance, rel=1e-12)
+    assert estimated / (1 - n / len(values)) != pytest.approx(exact_variance, rel=0.1)
+    assert scoring.sampling_stderr(values, len(values)) == 0.0

@@ -421,9 +421,10 @@ def test_the_summary_says_how_to_evaluate_a_midi_study(tmp_path, capsys, test_fo
         (data / "test").mkdir()
     study = optuna.create_study(direction="maximize")
     study.add_trial(optuna.trial.create_trial(value=-3.0, user_attrs=dict(
-        folder=str(tmp_path / "trial-0000"), host="here")))
+        folder=str(tmp_path / "trial-0000"), host="here", command="rnnrbm.py train --lr 0.1")))
     tune.summary(study, tmp_path / "runs", str(data / "train"))
     lines = capsys.readouterr().out.splitlines()
+    assert lines[-3] == "trained with: rnnrbm.py train --lr 0.1"
     evaluate = f"evaluate {tmp_path / 'trial-0000' / 'best.npz'} --data "
     if test_folder:
         assert lines[-2] == "evaluate it on test with:"

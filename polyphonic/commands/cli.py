@@ -472,7 +472,8 @@ def build_parser(preset=None, snippet_preset=configs.SNIPPET_CONFIGS["snippet"])
     p.add_argument("--frames", type=positive_int, metavar="N",
                    help="score only N frames drawn at random (with --seed) from the whole "
                         "split, each still given its sequence's true past: the figures of "
-                        "a random sample, in minutes (default: every frame)")
+                        "a random sample, in minutes, with the sampling error of its "
+                        "log-likelihood (log_likelihood_sampling_stderr; default: every frame)")
     p.add_argument("--mixing", type=bounded_int(0), default=1000, metavar="FRAMES",
                    help="check on this many frames that Gibbs chains started at zeros, at the "
                         "previous true frame and at a data frame agree with each other and with "

@@ -14,7 +14,9 @@ so beta = 0 is independent visible units with biases bv_t (Z_0 known exactly)
 and beta = 1 the conditional RBM; each temperature takes one Gibbs step at that
 beta. log Z_t is the log of the mean importance weight over the chains. The
 reported standard error is that of the AIS estimate (delta method per frame,
-frames independent), not of the test set's sampling.
+frames independent), not of the test set's sampling. When only a random sample
+of the split's frames is scored (evaluate's `rows`), the error of its mean as an
+estimate of the whole split's is reported beside it (sampling_stderr).
 
 Frame-level accuracy (Bay et al. 2009) is computed from each frame's per-note
 marginals P(v_ti = 1 | v_<t) under each definition of evaluation/accuracy.py:
@@ -233,7 +235,8 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
     if not 0, the check's chains are parallel-tempering ladders of that many
     temperatures (evaluation/tempering.py). rows : the
     indices (into np.concatenate(rolls)) of the only frames to score, each
-    still given its sequence's true past; None for all. Returns a dict of
+    still given its sequence's true past (a random sample: the figures then
+    include log_likelihood_sampling_stderr); None for all. Returns a dict of
     the figures (accuracy_NAME for each definition of accuracy.DEFINITIONS,
     from the note marginals) and the settings that made them.
     """
@@ -326,10 +329,25 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
         sequences=len(rolls),
         log_likelihood_per_frame=float(log_likelihoods.mean()),
         log_likelihood_stderr=stderr,
+        **({} if rows is None else dict(log_likelihood_sampling_stderr=sampling_stderr(
+            log_likelihoods, sum(map(len, rolls))))),
         **{f"accuracy_{name}": value for name, value in accuracies(marginals, frames).items()},
         **settings,
         **({} if settings.get("exact") else ais_diagnostics(variances, n_chains)),
     )
+
+
+def sampling_stderr(values, population):
+    """The standard error of values.mean() as an estimate of the mean over a
+    population of `population` items from which `values` were drawn uniformly
+    at random without replacement: s / sqrt(n) * sqrt(1 - n / population), s
+    the sample's standard deviation (ddof 1), with the finite population
+    correction (Cochran, Sampling Techniques, 3rd ed. 1977, theorem 2.2); 0
+    when the sample is the whole population."""
+    n = len(values)
+    if n < 2:
+        return float("nan") if n < population else 0.0
+    return float(np.std(values, ddof=1) / np.sqrt(n) * np.sqrt(1 - n / population))
 
 
 def nade_figures(params, rolls, scored, kind, seed, samples):

@@ -501,7 +501,8 @@ def work(study, trials, objective_function):
 
 def summary(study, runs_folder, data):
     """Print the study's trials as a table (and write it to
-    runs_folder/trials.tsv), then the best trial and how to evaluate it."""
+    runs_folder/trials.tsv), then the best trial, the train command that
+    made it and how to evaluate it."""
     from optuna.trial import TrialState
 
     trials = study.get_trials(deepcopy=False)
@@ -533,6 +534,8 @@ def summary(study, runs_folder, data):
     checkpoint = os.path.join(best.user_attrs.get("folder", ""), "best.npz")
     print(f"best: trial {best.number}, validation {best.value:.4f}, {display(checkpoint)} "
           f"(on {best.user_attrs.get('host', '?')})")
+    if "command" in best.user_attrs:  # a plain train command that makes the same model again
+        print(f"trained with: {best.user_attrs['command']}")
     evaluate = [*console.interpreter_and_script(), "evaluate", display(checkpoint)]
     if workflow.is_pickle(workflow.named_dataset(data)):
         print(f"evaluate it on test with:\n  {shlex.join([*evaluate, '--pickle', data])}")

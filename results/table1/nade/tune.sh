@@ -6,8 +6,9 @@
 # hidden sizes, clipping, RNN pretraining epochs, less those the options
 # fix) for EPOCHS epochs, the configuration's own values queued first. Then
 # the best trial is scored on the test split. The study runs in
-# runs/nade-tune/CONFIG-DATA; the table of trials, each worker's output and
-# the best trial's test figures go to tune-CONFIG-DATA here.
+# runs/nade-tune/CONFIG-DATA; the table of trials, each worker's output, the
+# best trial's checkpoint and logs (its train command is in summary.txt) and
+# its test figures go to tune-CONFIG-DATA here.
 # RNN_FROM=FOLDER puts the finished RNN pretraining in FOLDER (a run of the same
 # pretraining settings, say runs/nade/rnn-nade-lstm-DATA) in the first trial's
 # folder, so that no trial pretrains: with --n-hidden-recurrent and
@@ -46,6 +47,7 @@ tune --summary > "$here/summary.txt" 2>&1
 cp "$out/$config/trials.tsv" "$here/"
 echo "$(date -u +%FT%TZ) trials done" >> "$here/times.txt"
 best=$(sed -n 's/^best: trial [0-9]*, validation [^,]*, \(.*best\.npz\).*/\1/p' "$here/summary.txt")
+cp "$best" "$(dirname "$best")"/{log.tsv,valid.tsv} "$here/"
 "$python" rnnrbm.py evaluate "$best" --pickle "$data" --out "$here/metrics-test.json" \
   2> "$here/evaluate-test.log" >/dev/null
 echo "$(date -u +%FT%TZ) test split evaluated" >> "$here/times.txt"
