@@ -28,6 +28,9 @@ OURS = {
     "rnn-nade-sgd": ("nade", "--config rnn-nade-sgd", ["RNN-NADE (SGD)"]),
     "rnn-nade-sgd-lr-0.01": ("nade", "--config rnn-nade-sgd --lr 0.01", []),
     "rnn-nade-lstm": ("nade", "--config rnn-nade-lstm", ["RNN-NADE (HF)"]),
+    # The best trial of JSB Chorales' search (../nade/tune-rnn-nade-lstm-jsb-chorales).
+    "rnn-nade-lstm-tuned": ("nade", "--config rnn-nade-lstm --lr 0.00615 --lr-rnn 0.000364 "
+                            "--n-hidden 125 --clip-norm 27.2 (rounded)", ["RNN-NADE (HF)"]),
 }
 
 
