@@ -1,6 +1,7 @@
 """Print Table 1's rows of ours beside the paper's from the JSON files of this folder
 and ../nade: `python results/table1/simple-rows/table.py [CONFIG ...]` (default: every
-run of OURS; from the project folder)."""
+run of OURS, then, with `selected` or by default, the RNN-NADE run of best
+validation score on each data set; from the project folder)."""
 
 import json
 import os
@@ -47,6 +48,29 @@ def ours(folder, run, data):
         return json.load(f)
 
 
+def best_validation(folder, run, data):
+    """The best validation log-likelihood per frame in folder/RUN-DATA/valid.tsv
+    (its epochs' exact figures), or None."""
+    path = os.path.join(folder, f"{run}-{slug(data)}", "valid.tsv")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return max(float(line.split("\t")[1]) for line in list(f)[1:])
+
+
+def selected_rnn_nade(data):
+    """(run, metrics) of our RNN-NADE run of best validation score on `data`:
+    model selection across configurations, the test split unseen."""
+    folder = os.path.join(HERE, "..", "nade")
+    scores = {run: best_validation(folder, run, data) for run in OURS
+              if run.startswith("rnn-nade")}
+    scores = {run: score for run, score in scores.items() if score is not None}
+    if not scores:
+        return None, None
+    run = max(scores, key=scores.get)
+    return run, ours(folder, run, data)
+
+
 def cell(metrics):
     if metrics is None:
         return "not run yet"
@@ -71,6 +95,11 @@ def main(runs):
         for paper in row:
             print(f"| paper, {paper} | " + " | ".join(f"{ll:.2f}, {acc:.2f}"
                                                       for ll, acc in PAPER[paper]) + " |")
+    if not runs or "selected" in runs:
+        chosen = [selected_rnn_nade(data) for data in DATA]
+        print("| ours, RNN-NADE, the run of best validation score | "
+              + " | ".join(f"{cell(metrics)} (`{run}`)" if run else cell(None)
+                           for run, metrics in chosen) + " |")
 
 
 if __name__ == "__main__":
