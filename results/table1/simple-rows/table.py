@@ -34,6 +34,9 @@ OURS = {
                             "--n-hidden 125 --clip-norm 27.2 (rounded)", []),
     # The searches' higher Adam rates (JSB Chorales 0.006, Nottingham 0.0025) on MuseData.
     "rnn-nade-lstm-lr-0.003": ("nade", "--config rnn-nade-lstm --lr 0.003 --epochs 25", []),
+    # A smaller RNN against Piano-midi.de's overfitting.
+    "rnn-nade-lstm-rnn-50": ("nade", "--config rnn-nade-lstm --n-hidden-recurrent 50 "
+                             "--epochs 30", []),
 }
 
 
