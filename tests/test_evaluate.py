@@ -284,7 +284,7 @@ def test_scoring_some_rows_gives_those_frames_figures():
     per_frame = (frames * activations - ref.softplus(activations)).sum(axis=1)
     rows = np.array([0, 5, 6, 9, 10, 16])  # sequence starts and ends among them
     metrics = scoring.evaluate(params, rolls, kind="rnn", rows=rows)
-    assert metrics["frames"] == 6
+    assert metrics["frames"] == 6 and metrics["frames_drawn_from"] == len(frames)
     assert metrics["log_likelihood_per_frame"] == pytest.approx(per_frame[rows].mean())
     assert metrics["log_likelihood_per_frame"] != pytest.approx(per_frame.mean())
     assert metrics["log_likelihood_sampling_stderr"] == pytest.approx(

@@ -267,8 +267,6 @@ def run_evaluate(args, argv):
     except ValueError as err:  # a --cache folder of another evaluation
         raise UserError(f"--cache {err}") from None
     metrics["seconds"] = round(time.perf_counter() - start, 1)
-    if rows is not None:
-        metrics["frames_drawn_from"] = frames
     check = metrics.get("mixing")
     if check and not check["mixed"]:
         chains = "tempering ladders" if check.get("sampler") == "tempering" else "Gibbs chains"

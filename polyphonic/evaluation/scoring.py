@@ -236,12 +236,13 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
     temperatures (evaluation/tempering.py). rows : the
     indices (into np.concatenate(rolls)) of the only frames to score, each
     still given its sequence's true past (a random sample: the figures then
-    include log_likelihood_sampling_stderr); None for all. Returns a dict of
+    include frames_drawn_from and log_likelihood_sampling_stderr); None for all. Returns a dict of
     the figures (accuracy_NAME for each definition of accuracy.DEFINITIONS,
     from the note marginals) and the settings that made them.
     """
     frames = np.concatenate(rolls).astype(np.float64)
-    scored = np.arange(len(frames)) if rows is None else np.asarray(rows)
+    population = len(frames)
+    scored = np.arange(population) if rows is None else np.asarray(rows)
     frames = frames[scored]
     stderr = 0.0
     if kind == "random":
@@ -329,8 +330,9 @@ def evaluate(params, rolls, seed=1234, n_chains=100, n_temperatures=1000, batch_
         sequences=len(rolls),
         log_likelihood_per_frame=float(log_likelihoods.mean()),
         log_likelihood_stderr=stderr,
-        **({} if rows is None else dict(log_likelihood_sampling_stderr=sampling_stderr(
-            log_likelihoods, sum(map(len, rolls))))),
+        **({} if rows is None else dict(
+            frames_drawn_from=population,
+            log_likelihood_sampling_stderr=sampling_stderr(log_likelihoods, population))),
         **{f"accuracy_{name}": value for name, value in accuracies(marginals, frames).items()},
         **settings,
         **({} if settings.get("exact") else ais_diagnostics(variances, n_chains)),
